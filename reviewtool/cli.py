@@ -1,0 +1,209 @@
+"""The command line. Only this module prints or exits; heavy modules are imported lazily."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+
+from reviewtool import __version__
+from reviewtool.errors import ExitCode, InputError, ReviewtoolError
+
+if TYPE_CHECKING:
+    from reviewtool.mail import Source
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="reviewtool",
+    help="Review assistant for Linux kernel patch series.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    sarif = "sarif"
+
+
+class FailOn(str, Enum):
+    error = "error"
+    warning = "warning"
+    note = "note"
+    never = "never"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reviewtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Log progress to stderr (-vv: debug).")
+    ] = 0,
+) -> None:
+    """Review assistant for Linux kernel patch series."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="reviewtool: %(message)s", stream=sys.stderr)
+
+
+@app.command()
+def audit(
+    series: Annotated[
+        list[str],
+        typer.Argument(
+            help="The series: an mbox/mboxrd file, a maildir, a directory or list of "
+            "git format-patch files, or - for stdin.",
+            show_default=False,
+        ),
+    ],
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = OutputFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.",
+                     dir_okay=False, show_default=False),
+    ] = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(help="Exit 1 when a finding is at or above this severity."),
+    ] = FailOn.error,
+    keep_going: Annotated[
+        bool,
+        typer.Option("--keep-going", "-k",
+                     help="Report broken messages as findings and audit the rest."),
+    ] = False,
+    revision: Annotated[
+        int | None,
+        typer.Option(help="Audit revision N when the input holds several (default: newest).",
+                     min=1, show_default=False),
+    ] = None,
+) -> int:
+    """Audit a patch series: parse it, check that it is well formed, and report findings."""
+    from reviewtool.findings import Severity
+    from reviewtool.render import RenderOptions, render
+    from reviewtool.review import AuditOptions, run
+
+    sources = _sources(series)
+    if output is not None:
+        _refuse_overwriting_input(output, sources)
+    report = run(sources, AuditOptions(revision=revision, keep_going=keep_going))
+    rich = output is None and output_format is OutputFormat.text and sys.stdout.isatty()
+    width = _terminal_width() if rich else 100
+    text = render(report, output_format.value, RenderOptions(rich=rich, width=width))
+    _emit(text, output)
+    if fail_on is FailOn.never:
+        return ExitCode.OK
+    return ExitCode.FINDINGS if report.worst_at_least(Severity(fail_on.value)) else ExitCode.OK
+
+
+@app.command()
+def rules() -> int:
+    """List the rules reviewtool checks, with their default severity."""
+    from reviewtool.checks import RULES
+
+    for rule in RULES.values():
+        typer.echo(f"{rule.id:<30} {rule.severity.value:<8} {rule.summary}")
+    return ExitCode.OK
+
+
+def _sources(arguments: list[str]) -> list[Source]:
+    from reviewtool.mail import Source
+
+    if arguments.count("-") > 1:
+        raise InputError("stdin (-) can be given only once")
+    sources: list[Source] = []
+    for argument in arguments:
+        if argument == "-":
+            sources.append(Source(name="<stdin>", data=sys.stdin.buffer.read()))
+        else:
+            sources.append(Source(name=argument, path=Path(argument)))
+    return sources
+
+
+def _refuse_overwriting_input(output: Path, sources: list[Source]) -> None:
+    for source in sources:
+        if source.path is not None and source.path.exists() and output.exists():
+            if output.resolve() == source.path.resolve():
+                raise InputError(f"{output}: --output would overwrite the input series")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    directory = output.parent if str(output.parent) else Path(".")
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=directory, prefix=f".{output.name}.", delete=False
+        )
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, output)
+    except OSError as error:
+        raise InputError(f"{output}: cannot write: {error.strerror}") from error
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return max(60, min(shutil.get_terminal_size().columns, 160))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map every outcome to a documented exit code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(
+            args=argv if argv is not None else sys.argv[1:],
+            prog_name="reviewtool",
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:
+        _error(error.format_message().splitlines()[0] if error.format_message() else str(error))
+        if error.ctx is not None:
+            sys.stderr.write(f"Try '{error.ctx.command_path} --help' for help.\n")
+        return ExitCode.INPUT
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _error("interrupted")
+        return ExitCode.INTERRUPTED
+    except ReviewtoolError as error:
+        _error(error.message)
+        if error.details() and log.isEnabledFor(logging.INFO):
+            sys.stderr.write(error.details() + "\n")
+        return error.exit_code
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as error:  # the one place that turns a bug into exit code 4
+        if os.environ.get("REVIEWTOOL_DEBUG"):
+            raise
+        _error(f"internal error: {type(error).__name__}: {error} (set REVIEWTOOL_DEBUG=1 for a traceback)")
+        return ExitCode.INTERNAL
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"reviewtool: error: {message}\n")

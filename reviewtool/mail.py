@@ -1,0 +1,279 @@
+"""Reading mail: mbox/mboxrd files, maildirs, format-patch files and stdin into decoded messages.
+
+Decoding follows what `git mailinfo` does for `git am`: MIME transfer encodings are undone,
+bodies are decoded from their declared charset (unknown bytes are replaced, never fatal), CRLF
+becomes LF, and RFC 2047 encoded words in headers are decoded.
+"""
+
+from __future__ import annotations
+
+import email
+import email.errors
+import email.header
+import email.message
+import email.policy
+import email.utils
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewtool.errors import InputError
+
+# A mailbox separator: "From <sender> <asctime>" (mbox, mboxrd, git format-patch).
+_SEPARATOR = re.compile(rb"^From \S+ +\S.*\d{1,2}:\d\d(?::\d\d)? .*\d{4}\s*$", re.MULTILINE)
+_MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
+_HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:[ \t]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+# MIME defects that mean the body cannot be trusted.
+_FATAL_DEFECTS = {
+    email.errors.StartBoundaryNotFoundDefect: "multipart boundary never appears in the body",
+    email.errors.NoBoundaryInMultipartDefect: "multipart message has no boundary parameter",
+    email.errors.MultipartInvariantViolationDefect: "multipart structure is inconsistent",
+    email.errors.InvalidBase64CharactersDefect: "base64 body contains invalid characters",
+    email.errors.InvalidBase64PaddingDefect: "base64 body is truncated or badly padded",
+    email.errors.InvalidBase64LengthDefect: "base64 body has an invalid length",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file, a maildir or directory, or bytes read from stdin (path None)."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One decoded message, with where it came from.
+
+    `problem` is set when the message cannot be used (broken MIME, truncated headers); the
+    series layer decides whether that is fatal.
+    """
+
+    origin: str
+    index: int
+    subject: str
+    from_name: str
+    from_email: str
+    date: str
+    message_id: str
+    in_reply_to: str
+    references: tuple[str, ...]
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    body: str
+    problem: str = ""
+
+    @property
+    def where(self) -> str:
+        """How error messages name this message."""
+        ident = f" <{self.message_id}>" if self.message_id else ""
+        subject = f' "{self.subject}"' if self.subject else ""
+        return f"{self.origin}: message {self.index}{ident}{subject}"
+
+
+def read_sources(sources: Sequence[Source]) -> list[Mail]:
+    """Every message of every source, in input order."""
+    mails: list[Mail] = []
+    for source in sources:
+        for origin, raw in _raw_messages(source):
+            mails.append(parse_mail(raw, origin=origin, index=len(mails) + 1))
+    if not mails:
+        raise InputError("no messages found in " + ", ".join(s.name for s in sources))
+    return mails
+
+
+def _raw_messages(source: Source) -> Iterator[tuple[str, bytes]]:
+    if source.data is not None:
+        yield from _split_file(source.name, source.data)
+        return
+    path = source.path if source.path is not None else Path(source.name)
+    if path.is_dir():
+        yield from _read_directory(source.name, path)
+    elif path.is_file():
+        yield from _split_file(source.name, _read_bytes(path))
+    elif not path.exists():
+        raise InputError(f"{source.name}: no such file or directory")
+    else:
+        raise InputError(f"{source.name}: not a regular file or directory")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from error
+
+
+def _read_directory(name: str, path: Path) -> Iterator[tuple[str, bytes]]:
+    """A maildir (cur/ and new/, oldest first) or a directory of patch files (by name)."""
+    if (path / "cur").is_dir() and (path / "new").is_dir():
+        files = [f for sub in ("cur", "new") for f in (path / sub).iterdir() if f.is_file()]
+        files.sort(key=lambda f: (f.stat().st_mtime, f.name))
+    else:
+        files = sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
+    if not files:
+        raise InputError(f"{name}: directory holds no messages")
+    for file in files:
+        yield from _split_file(f"{name}/{file.name}", _read_bytes(file))
+
+
+def _split_file(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    if not data.strip():
+        raise InputError(f"{name}: empty file")
+    if b"\0" in data[:65536]:
+        raise InputError(f"{name}: binary data, not an mbox, maildir or patch file")
+    start = data.lstrip(b"\r\n")
+    if _SEPARATOR.match(start):
+        yield from _split_mbox(name, start)
+    elif _HEADER_LINE.match(start):
+        yield name, start
+    else:
+        raise InputError(f"{name}: not an mbox, maildir or patch file (no mail headers)")
+
+
+def _split_mbox(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    mboxrd = data.startswith(b"From mboxrd@z ")
+    starts = [m.start() for m in _SEPARATOR.finditer(data)]
+    # A separator only counts at the start or after a blank line, as mbox writers emit it.
+    starts = [s for s in starts if s == 0 or data[max(0, s - 2) : s] in (b"\n\n", b"\r\n")]
+    for number, (begin, end) in enumerate(zip(starts, [*starts[1:], len(data)]), start=1):
+        chunk = data[begin:end]
+        chunk = chunk[chunk.find(b"\n") + 1 :] if b"\n" in chunk else b""
+        if mboxrd:
+            chunk = _MBOXRD_QUOTED.sub(rb"\1", chunk)
+        yield f"{name}#{number}", chunk
+
+
+def parse_mail(raw: bytes, *, origin: str, index: int) -> Mail:
+    """Decode one RFC 2822 message."""
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    problem = _structure_problem(raw, message)
+    body, body_problem = _decode_body(message)
+    return Mail(
+        origin=origin,
+        index=index,
+        subject=_clean(header(message, "Subject")),
+        from_name=_address(message, "From")[0],
+        from_email=_address(message, "From")[1],
+        date=header(message, "Date"),
+        message_id=_message_id(header(message, "Message-Id")),
+        in_reply_to=_message_id(header(message, "In-Reply-To")),
+        references=tuple(_message_ids(header(message, "References"))),
+        to=_addresses(message, "To"),
+        cc=_addresses(message, "Cc"),
+        body=body,
+        problem=problem or body_problem,
+    )
+
+
+def _structure_problem(raw: bytes, message: email.message.Message) -> str:
+    if b"\n\n" not in raw.replace(b"\r\n", b"\n") and not raw.endswith(b"\n"):
+        return "truncated: the headers never end"
+    if not message.keys():
+        return "no mail headers"
+    for defect in message.defects:
+        for kind, text in _FATAL_DEFECTS.items():
+            if isinstance(defect, kind):
+                return f"broken MIME: {text}"
+    return ""
+
+
+def header(message: email.message.Message, name: str) -> str:
+    """A header's value with RFC 2047 words decoded and folding undone; '' when absent."""
+    value = message.get(name)
+    if value is None:
+        return ""
+    return decode_words(str(value) if not isinstance(value, str) else value)
+
+
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words; undecodable input is returned as it came."""
+    value = value.replace("\r", "")
+    try:
+        parts = email.header.decode_header(value)
+        text = str(email.header.make_header(parts))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+        text = value
+    # Raw 8-bit header bytes arrive as surrogate escapes; show them as replacement characters.
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return re.sub(r"\n[ \t]+", " ", text).strip()
+
+
+def _clean(text: str) -> str:
+    """Collapse folding whitespace and drop control characters (a subject is one line)."""
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()
+
+
+def _address(message: email.message.Message, name: str) -> tuple[str, str]:
+    raw = message.get(name)
+    if raw is None:
+        return "", ""
+    name_part, address = email.utils.parseaddr(str(raw).replace("\r", ""))
+    return _clean(decode_words(name_part)), address.strip()
+
+
+def _addresses(message: email.message.Message, name: str) -> tuple[str, ...]:
+    values = [str(v).replace("\r", "") for v in message.get_all(name, [])]
+    result = []
+    for display, address in email.utils.getaddresses(values):
+        if not address:
+            continue
+        display = _clean(decode_words(display))
+        result.append(email.utils.formataddr((display, address)) if display else address)
+    return tuple(result)
+
+
+def _message_id(value: str) -> str:
+    ids = _message_ids(value)
+    return ids[0] if ids else value.strip().strip("<>")
+
+
+def _message_ids(value: str) -> list[str]:
+    return re.findall(r"<([^<>\s]+)>", value)
+
+
+def _decode_body(message: email.message.Message) -> tuple[str, str]:
+    """The text of the message, as git mailinfo would see it, and any decoding problem."""
+    texts: list[str] = []
+    problem = ""
+    for part in _text_parts(message):
+        payload = part.get_payload(decode=True)
+        for defect in part.defects:
+            for kind, text in _FATAL_DEFECTS.items():
+                if isinstance(defect, kind) and not problem:
+                    problem = f"broken MIME: {text}"
+        if not isinstance(payload, bytes):
+            continue
+        texts.append(_decode_text(payload, part.get_content_charset() or "utf-8"))
+    return "\n".join(texts), problem
+
+
+def _text_parts(message: email.message.Message) -> Iterator[email.message.Message]:
+    if not message.is_multipart():
+        yield message
+        return
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = part.get_content_type()
+        filename = part.get_filename() or ""
+        if content_type.startswith("text/") or filename.endswith((".patch", ".diff")):
+            yield part
+
+
+def _decode_text(payload: bytes, charset: str) -> str:
+    try:
+        text = payload.decode(charset, "replace")
+    except LookupError:
+        text = payload.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n")
+
+
+def format_address(name: str, address: str) -> str:
+    """'Name <address>', or the address alone."""
+    return f"{name} <{address}>" if name else address

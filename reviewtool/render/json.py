@@ -1,0 +1,106 @@
+"""JSON: sorted keys, a schema version; the contract is documented in README."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reviewtool.findings import Finding
+from reviewtool.patch import FileChange, Patch
+from reviewtool.report import SCHEMA_VERSION, Report
+
+
+def render(report: Report) -> str:
+    return json.dumps(to_dict(report), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    series = report.series
+    counts = report.counts
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "reviewtool", "version": report.tool_version},
+        "sources": list(report.sources),
+        "series": {
+            "subject": series.subject,
+            "title": series.title,
+            "revision": series.revision,
+            "revisions_seen": list(series.revisions_seen),
+            "expected": series.expected,
+            "base_commit": series.base_commit or None,
+            "prerequisite_patch_ids": list(series.prerequisite_patch_ids),
+            "missing": list(series.missing),
+            "cover": _cover(series.cover),
+            "patches": [_patch(patch) for patch in series.patches],
+            "files": list(series.files),
+            "skipped": [
+                {"message_id": s.mail.message_id, "subject": s.mail.subject, "reason": s.reason}
+                for s in series.skipped
+            ],
+        },
+        "findings": [finding_dict(f) for f in report.findings],
+        "summary": {severity.value: count for severity, count in counts.items()},
+    }
+
+
+def _cover(cover: Patch | None) -> dict[str, Any] | None:
+    if cover is None:
+        return None
+    stat = cover.diffstat
+    return {
+        "subject": cover.mail.subject,
+        "message_id": cover.message_id,
+        "author": str(cover.author),
+        "date": cover.mail.date,
+        "diffstat": None
+        if stat is None
+        else {
+            "files": [{"path": e.path, "changes": e.changes} for e in stat.entries],
+            "files_changed": stat.files_changed,
+            "insertions": stat.insertions,
+            "deletions": stat.deletions,
+        },
+    }
+
+
+def _patch(patch: Patch) -> dict[str, Any]:
+    return {
+        "number": patch.number,
+        "subject": patch.mail.subject,
+        "title": patch.subject.title,
+        "message_id": patch.message_id,
+        "in_reply_to": patch.mail.in_reply_to or None,
+        "author": str(patch.author),
+        "date": patch.mail.date,
+        "files": [_file(change) for change in patch.files],
+        "insertions": patch.insertions,
+        "deletions": patch.deletions,
+        "trailers": [{"name": t.name, "value": t.value} for t in patch.trailers],
+        "signed_off_by": [t.value for t in patch.trailers_named("Signed-off-by")],
+    }
+
+
+def _file(change: FileChange) -> dict[str, Any]:
+    return {
+        "path": change.path,
+        "old_path": change.old_path if change.old_path != change.path else None,
+        "status": change.status,
+        "added": change.added,
+        "removed": change.removed,
+        "binary": change.binary,
+    }
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "patch": finding.patch,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "function": finding.function,
+        "fingerprint": finding.fingerprint,
+        "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
+    }

@@ -1,0 +1,39 @@
+"""The report every renderer reads: the series, its findings, and the sections later stages add."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reviewtool import __version__
+from reviewtool.findings import Finding, Rule, Severity, count_by_severity, sort_findings
+from reviewtool.series import Series
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    sources: tuple[str, ...]
+    series: Series
+    findings: tuple[Finding, ...]
+    rules: tuple[Rule, ...]
+    tool_version: str = __version__
+
+    @property
+    def counts(self) -> dict[Severity, int]:
+        return count_by_severity(self.findings)
+
+    def findings_for(self, patch: int | None) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.patch == patch)
+
+    def worst_at_least(self, threshold: Severity) -> bool:
+        """Whether any finding is at or above threshold."""
+        return any(f.severity.rank >= threshold.rank for f in self.findings)
+
+
+def make_report(
+    sources: tuple[str, ...], series: Series, findings: list[Finding], rules: tuple[Rule, ...]
+) -> Report:
+    return Report(
+        sources=sources, series=series, findings=sort_findings(findings), rules=rules
+    )

@@ -1,0 +1,29 @@
+"""The engine's entry point: `run(sources, options)` is what the CLI, bots and tests call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reviewtool.checks import RULES, check_series
+from reviewtool.mail import Source, read_sources
+from reviewtool.report import Report, make_report
+from reviewtool.series import build_series
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What `reviewtool audit` was asked to do."""
+
+    revision: int | None = None
+    keep_going: bool = False
+
+
+def run(sources: Sequence[Source], options: AuditOptions) -> Report:
+    """Read the series from sources, check it, and return the report."""
+    mails = read_sources(sources)
+    series = build_series(mails, revision=options.revision, keep_going=options.keep_going)
+    findings = check_series(series)
+    return make_report(
+        tuple(source.name for source in sources), series, findings, tuple(RULES.values())
+    )
