@@ -145,8 +145,10 @@ def _cover_diffstat(series: Series) -> Iterator[Finding]:
     extra = sorted(p for p in stated if not _matches_any(p, actual))
     absent = sorted(p for p in actual if not _matches_any(p, stated, reverse=True))
     if extra or absent or cover.diffstat.files_changed != len(actual):
-        parts = [f"the cover letter's diffstat lists {cover.diffstat.files_changed} files,"
-                 f" the patches touch {len(actual)}"]
+        parts = [
+            f"the cover letter's diffstat lists {cover.diffstat.files_changed} files,"
+            f" the patches touch {len(actual)}"
+        ]
         if absent:
             parts.append("not in the cover: " + ", ".join(absent[:5]))
         if extra:

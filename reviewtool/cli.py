@@ -58,7 +58,8 @@ def _main(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Log progress to stderr (-vv: debug).")
+        int,
+        typer.Option("--verbose", "-v", count=True, help="Log progress to stderr (-vv: debug)."),
     ] = 0,
 ) -> None:
     """Review assistant for Linux kernel patch series."""
@@ -81,8 +82,13 @@ def audit(
     ] = OutputFormat.text,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.",
-                     dir_okay=False, show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to FILE instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
     ] = None,
     fail_on: Annotated[
         FailOn,
@@ -90,13 +96,17 @@ def audit(
     ] = FailOn.error,
     keep_going: Annotated[
         bool,
-        typer.Option("--keep-going", "-k",
-                     help="Report broken messages as findings and audit the rest."),
+        typer.Option(
+            "--keep-going", "-k", help="Report broken messages as findings and audit the rest."
+        ),
     ] = False,
     revision: Annotated[
         int | None,
-        typer.Option(help="Audit revision N when the input holds several (default: newest).",
-                     min=1, show_default=False),
+        typer.Option(
+            help="Audit revision N when the input holds several (default: newest).",
+            min=1,
+            show_default=False,
+        ),
     ] = None,
 ) -> int:
     """Audit a patch series: parse it, check that it is well formed, and report findings."""
@@ -143,9 +153,9 @@ def _sources(arguments: list[str]) -> list[Source]:
 
 def _refuse_overwriting_input(output: Path, sources: list[Source]) -> None:
     for source in sources:
-        if source.path is not None and source.path.exists() and output.exists():
-            if output.resolve() == source.path.resolve():
-                raise InputError(f"{output}: --output would overwrite the input series")
+        exists = source.path is not None and source.path.exists() and output.exists()
+        if exists and source.path is not None and output.resolve() == source.path.resolve():
+            raise InputError(f"{output}: --output would overwrite the input series")
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -155,10 +165,9 @@ def _emit(text: str, output: Path | None) -> None:
         return
     directory = output.parent if str(output.parent) else Path(".")
     try:
-        handle = tempfile.NamedTemporaryFile(
+        with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=directory, prefix=f".{output.name}.", delete=False
-        )
-        with handle:
+        ) as handle:
             handle.write(text)
         os.replace(handle.name, output)
     except OSError as error:
@@ -184,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         return done.exit_code
     except click.ClickException as error:
         _error(error.format_message().splitlines()[0] if error.format_message() else str(error))
-        if error.ctx is not None:
-            sys.stderr.write(f"Try '{error.ctx.command_path} --help' for help.\n")
+        context = getattr(error, "ctx", None)
+        if isinstance(context, click.Context):
+            sys.stderr.write(f"Try '{context.command_path} --help' for help.\n")
         return ExitCode.INPUT
     except (KeyboardInterrupt, click.exceptions.Abort):
         _error("interrupted")
@@ -200,7 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the one place that turns a bug into exit code 4
         if os.environ.get("REVIEWTOOL_DEBUG"):
             raise
-        _error(f"internal error: {type(error).__name__}: {error} (set REVIEWTOOL_DEBUG=1 for a traceback)")
+        _error(
+            f"internal error: {type(error).__name__}: {error}"
+            " (set REVIEWTOOL_DEBUG=1 for a traceback)"
+        )
         return ExitCode.INTERNAL
     return int(result) if isinstance(result, int) else ExitCode.OK
 

@@ -141,11 +141,15 @@ def _split_mbox(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
     starts = [m.start() for m in _SEPARATOR.finditer(data)]
     # A separator only counts at the start or after a blank line, as mbox writers emit it.
     starts = [s for s in starts if s == 0 or data[max(0, s - 2) : s] in (b"\n\n", b"\r\n")]
-    for number, (begin, end) in enumerate(zip(starts, [*starts[1:], len(data)]), start=1):
+    for number, (begin, end) in enumerate(
+        zip(starts, [*starts[1:], len(data)], strict=True), start=1
+    ):
         chunk = data[begin:end]
         chunk = chunk[chunk.find(b"\n") + 1 :] if b"\n" in chunk else b""
         if mboxrd:
             chunk = _MBOXRD_QUOTED.sub(rb"\1", chunk)
+        if chunk.endswith((b"\n\n", b"\r\n\r\n")):
+            chunk = chunk[: -2 if chunk.endswith(b"\r\n") else -1]  # the blank line before "From "
         yield f"{name}#{number}", chunk
 
 
@@ -220,11 +224,11 @@ def _address(message: email.message.Message, name: str) -> tuple[str, str]:
 def _addresses(message: email.message.Message, name: str) -> tuple[str, ...]:
     values = [str(v).replace("\r", "") for v in message.get_all(name, [])]
     result = []
-    for display, address in email.utils.getaddresses(values):
+    for raw_name, address in email.utils.getaddresses(values):
         if not address:
             continue
-        display = _clean(decode_words(display))
-        result.append(email.utils.formataddr((display, address)) if display else address)
+        display = _clean(decode_words(raw_name))
+        result.append(format_address(display, address))
     return tuple(result)
 
 

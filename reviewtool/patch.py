@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reviewtool.errors import MessageError
 from reviewtool.mail import Mail, format_address
 from reviewtool.subject import Subject, parse_subject
+
+if TYPE_CHECKING:
+    from unidiff.patch import Hunk as UnidiffHunk
+    from unidiff.patch import PatchedFile
 
 _DIFF_START = re.compile(r"^(diff --git |Index: |--- (?:a/|/dev/null)\S*)", re.MULTILINE)
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -251,9 +256,7 @@ def _diffstat_and_notes(text: str, offset: int) -> tuple[Diffstat | None, str]:
         last = index + 1
         while last < len(lines) and _STAT_MODE.match(lines[last]):
             last += 1
-        entries = tuple(
-            _stat_entry(lines[i], offset + i + 1) for i in range(first, index)
-        )
+        entries = tuple(_stat_entry(lines[i], offset + i + 1) for i in range(first, index))
         diffstat = Diffstat(
             entries=entries,
             files_changed=int(summary.group(1)),
@@ -287,8 +290,8 @@ def stat_path(text: str) -> str:
 def _parse_diff(diff_text: str, mail: Mail) -> tuple[FileChange, ...]:
     if not diff_text.strip():
         return ()
-    from unidiff import PatchSet
     from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
 
     diff_text = _SIGNATURE.sub("\n", diff_text)
     try:
@@ -313,13 +316,10 @@ def _strip_prefix(path: str) -> str:
     return path[2:] if path[:2] in ("a/", "b/") else path
 
 
-def _file_change(patched: object) -> FileChange:
-    from unidiff import PatchedFile
-
-    assert isinstance(patched, PatchedFile)
+def _file_change(patched: PatchedFile) -> FileChange:
     source = _strip_prefix(patched.source_file or "")
     target = _strip_prefix(patched.target_file or "")
-    info = "".join(str(line) for line in patched.patch_info)
+    info = "".join(str(line) for line in patched.patch_info or ())
     status = _status(patched, info)
     path = source if status == "deleted" else target
     if status == "added" or source == "/dev/null":
@@ -354,12 +354,9 @@ def _mode(info: str, label: str) -> str:
     return match.group(1) if match else ""
 
 
-def _hunk(hunk: object) -> Hunk:
-    from unidiff import Hunk as UnidiffHunk
-
-    assert isinstance(hunk, UnidiffHunk)
+def _hunk(hunk: UnidiffHunk) -> Hunk:
     added = tuple(
-        AddedLine(line.target_line_no, line.value.rstrip("\n"))
+        AddedLine(line.target_line_no or 0, line.value.rstrip("\n"))
         for line in hunk
         if line.is_added
     )

@@ -34,6 +34,4 @@ class Report:
 def make_report(
     sources: tuple[str, ...], series: Series, findings: list[Finding], rules: tuple[Rule, ...]
 ) -> Report:
-    return Report(
-        sources=sources, series=series, findings=sort_findings(findings), rules=rules
-    )
+    return Report(sources=sources, series=series, findings=sort_findings(findings), rules=rules)

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from reviewtool.errors import InputError, MessageError
 from reviewtool.mail import Mail
 from reviewtool.patch import Patch, parse_patch
-from reviewtool.subject import parse_subject
+from reviewtool.subject import Subject, parse_subject
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def build_series(
     return _assemble(members, revisions, chosen, chosen_by, skipped, keep_going)
 
 
-def _subject_of(candidate: _Candidate) -> object:
+def _subject_of(candidate: _Candidate) -> Subject:
     return candidate.patch.subject if candidate.patch else parse_subject(candidate.mail.subject)
 
 
@@ -166,7 +166,7 @@ def _main_thread(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_
         parent[find(a)] = find(b)
 
     keys = [c.mail.message_id or f"#{c.mail.index}" for c in candidates]
-    for key, candidate in zip(keys, candidates):
+    for key, candidate in zip(keys, candidates, strict=True):
         parent.setdefault(key, key)
         for ref in (*candidate.mail.references, candidate.mail.in_reply_to):
             if ref:
@@ -178,9 +178,7 @@ def _main_thread(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_
     if not threaded:
         return candidates, []
     main = max(threaded, key=lambda g: (len(g), -g[0]))
-    keep = set(main) | {
-        p for g in groups.values() if g not in threaded for p in g
-    }
+    keep = set(main) | {p for g in groups.values() if g not in threaded for p in g}
     members = [c for i, c in enumerate(candidates) if i in keep]
     foreign = [c for i, c in enumerate(candidates) if i not in keep]
     return members, foreign

@@ -30,8 +30,12 @@ def render(report: Report) -> str:
         found = report.findings_for(number)
         if not found:
             continue
-        lines += ["", f"<details><summary>{_html(patch_label(report, number))}: "
-                      f"{_html(_group_title(report, number))} ({len(found)})</summary>", ""]
+        lines += [
+            "",
+            f"<details><summary>{_html(patch_label(report, number))}: "
+            f"{_html(_group_title(report, number))} ({len(found)})</summary>",
+            "",
+        ]
         lines += [_item(finding) for finding in found]
         lines += ["", "</details>"]
     lines += ["", f"<sub>reviewtool {report.tool_version}</sub>"]
