@@ -138,7 +138,7 @@ def _ignored(series: Series) -> Iterator[Finding]:
 
 def _cover_diffstat(series: Series) -> Iterator[Finding]:
     cover = series.cover
-    if cover is None or cover.diffstat is None or not series.patches or series.missing:
+    if cover is None or cover.diffstat is None or series.missing or series.broken:
         return
     stated = {entry.path for entry in cover.diffstat.entries}
     actual = set(series.files)

@@ -10,7 +10,6 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 
 from reviewtool import __version__
@@ -189,15 +188,11 @@ def main(argv: list[str] | None = None) -> int:
             prog_name="reviewtool",
             standalone_mode=False,
         )
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.ClickException as error:
-        _error(error.format_message().splitlines()[0] if error.format_message() else str(error))
-        context = getattr(error, "ctx", None)
-        if isinstance(context, click.Context):
-            sys.stderr.write(f"Try '{context.command_path} --help' for help.\n")
-        return ExitCode.INPUT
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except typer.TyperException as error:
+        return _usage_error(error)
+    except (KeyboardInterrupt, typer.Abort):
         _error("interrupted")
         return ExitCode.INTERRUPTED
     except ReviewtoolError as error:
@@ -216,6 +211,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         return ExitCode.INTERNAL
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    """Typer's parse errors: a bare command prints its help, anything else one line."""
+    message = error.format_message()
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError":
+        sys.stderr.write(message + "\n")
+        return ExitCode.INPUT
+    _error(message.splitlines()[0] if message else type(error).__name__)
+    if context is not None:
+        sys.stderr.write(f"Try '{context.command_path} --help' for help.\n")
+    return ExitCode.INPUT
 
 
 def _error(message: str) -> None:
