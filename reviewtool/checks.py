@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from reviewtool.findings import Finding, Rule, Severity
-from reviewtool.patch import Diffstat, FileChange, Patch
+from reviewtool.patch import Diffstat, FileChange, Patch, function_name
 from reviewtool.series import Series
 
 RULES: dict[str, Rule] = {
@@ -270,7 +270,7 @@ def _whitespace(patch: Patch) -> Iterator[Finding]:
                         path=change.path,
                         line=added.line,
                         column=len(text.rstrip()) + 1,
-                        function=hunk.function or None,
+                        function=function_name(hunk.function) or None,
                         key=text.strip(),
                     )
                 indent = text[: len(text) - len(text.lstrip(" \t"))]
@@ -282,7 +282,7 @@ def _whitespace(patch: Patch) -> Iterator[Finding]:
                         path=change.path,
                         line=added.line,
                         column=indent.index(" \t") + 1,
-                        function=hunk.function or None,
+                        function=function_name(hunk.function) or None,
                         key=text.strip(),
                     )
         yield from _blank_at_eof(patch, change)

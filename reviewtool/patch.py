@@ -36,6 +36,7 @@ _STAT_MODE = re.compile(r"^ (create|delete) mode \d+ |^ rename |^ copy |^ mode c
 _BASE_COMMIT = re.compile(r"^base-commit: ([0-9a-f]{7,64})\s*$", re.MULTILINE)
 _PREREQUISITE = re.compile(r"^prerequisite-patch-id: ([0-9a-f]{7,64})\s*$", re.MULTILINE)
 _ADDRESS = re.compile(r"^(.*?)\s*<([^<>\s]+@[^<>\s]+)>")
+_KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "do", "case"}
 _SIGNATURE = re.compile(r"\n-- \n[^\n]*\n?\s*\Z")
 
 # Trailer names kernel maintainers use; any `Token: value` line in the trailer block is kept.
@@ -199,6 +200,14 @@ def parse_patch(mail: Mail) -> Patch:
         base_commit=_first(_BASE_COMMIT.findall(body)),
         prerequisite_patch_ids=tuple(_PREREQUISITE.findall(body)),
     )
+
+
+def function_name(context: str) -> str:
+    """The function a hunk's `@@ ... @@ context` line names, or ''."""
+    for match in re.finditer(r"([A-Za-z_]\w*)\s*\(", context):
+        if match.group(1) not in _KEYWORDS:
+            return match.group(1)
+    return ""
 
 
 def _first(values: list[str]) -> str:

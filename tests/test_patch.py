@@ -178,3 +178,22 @@ diff --git a/a.c b/a.c
 )
 def test_stat_path(text: str, path: str) -> None:
     assert stat_path(text) == path
+
+
+@pytest.mark.parametrize(
+    ("context", "name"),
+    [
+        ("static int copy_pte_range(struct vm_area_struct *vma)", "copy_pte_range"),
+        (
+            "void pgtable_demo_zap_pte_range(struct mm_struct *mm, pte_t *ptep,",
+            "pgtable_demo_zap_pte_range",
+        ),
+        ("struct foo {", ""),
+        ("\tif (is_swap_pte(pte)) {", "is_swap_pte"),
+        ("", ""),
+    ],
+)
+def test_function_name(context: str, name: str) -> None:
+    from reviewtool.patch import function_name
+
+    assert function_name(context) == name

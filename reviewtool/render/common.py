@@ -17,13 +17,15 @@ def headline(report: Report) -> str:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def totals(report: Report) -> str:
     counts = report.counts
     if not report.findings:
         return "no findings"
-    return ", ".join(
-        f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in Severity if counts[s]
-    )
+    return ", ".join(plural(counts[s], s.value) for s in Severity if counts[s])
 
 
 def place(finding: Finding) -> str:

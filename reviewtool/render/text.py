@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from reviewtool.render import RenderOptions
-from reviewtool.render.common import headline, patch_label, place, totals
+from reviewtool.render.common import headline, patch_label, place, plural, totals
 from reviewtool.report import Report
 
 
@@ -24,10 +24,10 @@ def _plain(report: Report) -> str:
     width = len(str(series.expected))
     for patch in series.patches:
         count = len(report.findings_for(patch.number))
-        flag = f"  [{count} finding{'s' if count != 1 else ''}]" if count else ""
+        flag = f"  [{plural(count, 'finding')}]" if count else ""
         lines.append(
             f"  {patch.number:>{width}}/{series.expected} {patch.subject.title}"
-            f"  ({len(patch.files)} files, +{patch.insertions} -{patch.deletions}){flag}"
+            f"  ({plural(len(patch.files), 'file')}, +{patch.insertions} -{patch.deletions}){flag}"
         )
     lines.append("")
     lines.append(f"Findings: {totals(report)}")
