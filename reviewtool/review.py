@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,8 @@ from reviewtool.checks import RULES, check_series
 from reviewtool.mail import Source, read_sources
 from reviewtool.report import Report, make_report
 from reviewtool.series import build_series
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -22,8 +25,11 @@ class AuditOptions:
 def run(sources: Sequence[Source], options: AuditOptions) -> Report:
     """Read the series from sources, check it, and return the report."""
     mails = read_sources(sources)
+    log.info("read %d messages", len(mails))
     series = build_series(mails, revision=options.revision, keep_going=options.keep_going)
+    log.info("series v%d: %d of %d patches", series.revision, len(series.patches), series.expected)
     findings = check_series(series)
+    log.info("series checks: %d findings", len(findings))
     return make_report(
         tuple(source.name for source in sources), series, findings, tuple(RULES.values())
     )
