@@ -69,13 +69,13 @@ def _main(
 @app.command()
 def audit(
     series: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="The series: an mbox/mboxrd file, a maildir, a directory or list of "
             "git format-patch files, or - for stdin.",
             show_default=False,
         ),
-    ],
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Report format.")
     ] = OutputFormat.text,
@@ -107,16 +107,79 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    tree: Annotated[
+        Path | None,
+        typer.Option(
+            help="A kernel git tree: apply the series in a throw-away repository and audit "
+            "the call sites of every API whose contract it changes.",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="Apply on this revision of --tree (default: the series' base-commit: when "
+            "the tree has it, else HEAD).",
+            show_default=False,
+        ),
+    ] = None,
+    strict_apply: Annotated[
+        bool,
+        typer.Option(
+            help="Stop (exit 2) when a patch does not apply, instead of applying "
+            "what applies and going on."
+        ),
+    ] = False,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Contract rule to audit (an id from --list-rules, or a TOML file); "
+            "repeatable. Default: every rule whose names the series' added lines mention.",
+            show_default=False,
+        ),
+    ] = None,
+    list_rules: Annotated[bool, typer.Option(help="List the contract rules and exit.")] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to keep search results between runs (default: $XDG_CACHE_HOME/reviewtool).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option(help="Keep no cache between runs.")] = False,
 ) -> int:
-    """Audit a patch series: parse it, check that it is well formed, and report findings."""
+    """Audit a patch series: parse it, check that it is well formed, and report findings.
+
+    With --tree, also apply it to a kernel tree and audit every call site of the APIs whose
+    contract the series changes, tree-wide, for the base and after each patch.
+    """
     from reviewtool.findings import Severity
     from reviewtool.render import RenderOptions, render
     from reviewtool.review import AuditOptions, run
 
+    if list_rules:
+        return _list_rules()
+    if not series:
+        raise InputError("missing SERIES (an mbox, maildir, patch files or -)")
     sources = _sources(series)
     if output is not None:
         _refuse_overwriting_input(output, sources)
-    report = run(sources, AuditOptions(revision=revision, keep_going=keep_going))
+    tree_options = None
+    if tree is not None:
+        from reviewtool.treeaudit import TreeOptions
+
+        tree_options = TreeOptions(
+            tree=tree,
+            base=base,
+            strict_apply=strict_apply,
+            rules=tuple(rule or ()),
+            cache_dir=None if no_cache else (cache_dir or _default_cache()),
+        )
+    elif base or rule or strict_apply:
+        raise InputError("--base, --rule and --strict-apply need --tree")
+    report = run(sources, AuditOptions(revision=revision, keep_going=keep_going, tree=tree_options))
     rich = output is None and output_format is OutputFormat.text and sys.stdout.isatty()
     width = _terminal_width() if rich else 100
     text = render(report, output_format.value, RenderOptions(rich=rich, width=width))
@@ -134,6 +197,20 @@ def rules() -> int:
     for rule in RULES.values():
         typer.echo(f"{rule.id:<30} {rule.severity.value:<8} {rule.summary}")
     return ExitCode.OK
+
+
+def _list_rules() -> int:
+    from reviewtool.rules import load_rule, rule_names
+
+    for name in rule_names():
+        contract = load_rule(name)
+        typer.echo(f"{contract.id:<30} {contract.title}")
+    return ExitCode.OK
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reviewtool"
 
 
 def _sources(arguments: list[str]) -> list[Source]:

@@ -144,6 +144,7 @@ class Patch:
     files: tuple[FileChange, ...]
     base_commit: str
     prerequisite_patch_ids: tuple[str, ...]
+    diff_text: str = ""
 
     @property
     def number(self) -> int:
@@ -199,6 +200,7 @@ def parse_patch(mail: Mail) -> Patch:
         files=_parse_diff(diff_text, mail),
         base_commit=_first(_BASE_COMMIT.findall(body)),
         prerequisite_patch_ids=tuple(_PREREQUISITE.findall(body)),
+        diff_text=_SIGNATURE.sub("\n", diff_text),
     )
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reviewtool import __version__
 from reviewtool.findings import Finding, Rule, Severity, count_by_severity, sort_findings
 from reviewtool.series import Series
+
+if TYPE_CHECKING:
+    from reviewtool.treeaudit import TreeAudit
 
 SCHEMA_VERSION = 1
 
@@ -18,6 +22,7 @@ class Report:
     findings: tuple[Finding, ...]
     rules: tuple[Rule, ...]
     tool_version: str = __version__
+    tree: TreeAudit | None = None
 
     @property
     def counts(self) -> dict[Severity, int]:
@@ -32,6 +37,12 @@ class Report:
 
 
 def make_report(
-    sources: tuple[str, ...], series: Series, findings: list[Finding], rules: tuple[Rule, ...]
+    sources: tuple[str, ...],
+    series: Series,
+    findings: list[Finding],
+    rules: tuple[Rule, ...],
+    tree: TreeAudit | None = None,
 ) -> Report:
-    return Report(sources=sources, series=series, findings=sort_findings(findings), rules=rules)
+    return Report(
+        sources=sources, series=series, findings=sort_findings(findings), rules=rules, tree=tree
+    )

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reviewtool.checks import RULES, check_series
 from reviewtool.mail import Source, read_sources
 from reviewtool.report import Report, make_report
 from reviewtool.series import build_series
+
+if TYPE_CHECKING:
+    from reviewtool.treeaudit import TreeOptions
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,7 @@ class AuditOptions:
 
     revision: int | None = None
     keep_going: bool = False
+    tree: TreeOptions | None = None
 
 
 def run(sources: Sequence[Source], options: AuditOptions) -> Report:
@@ -30,6 +35,12 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
     log.info("series v%d: %d of %d patches", series.revision, len(series.patches), series.expected)
     findings = check_series(series)
     log.info("series checks: %d findings", len(findings))
-    return make_report(
-        tuple(source.name for source in sources), series, findings, tuple(RULES.values())
-    )
+    rules = tuple(RULES.values())
+    tree = None
+    if options.tree is not None:
+        from reviewtool.treeaudit import TREE_RULES, audit_tree, contract_rule, tree_findings
+
+        tree = audit_tree(series, options.tree)
+        findings += tree_findings(tree)
+        rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
+    return make_report(tuple(source.name for source in sources), series, findings, rules, tree)

@@ -40,3 +40,45 @@ def patch_label(report: Report, number: int | None) -> str:
     if number == 0:
         return "cover"
     return f"{number}/{report.series.expected}"
+
+
+def tree_lines(report: Report) -> list[str]:
+    """The tree-mode summary, one line each: base, how each patch applied, the audits."""
+    tree = report.tree
+    if tree is None:
+        return []
+    state = tree.state
+    lines = [f"Tree: {state.path} at {state.base[:12]} ({state.base_source})"]
+    by_status: dict[str, list[str]] = {}
+    for applied in state.applied:
+        by_status.setdefault(applied.status, []).append(str(applied.number))
+    lines.append(
+        "  applied: "
+        + "; ".join(
+            f"{len(numbers)} {status}" + (f" ({', '.join(numbers)})" if status != "ok" else "")
+            for status, numbers in by_status.items()
+        )
+    )
+    for applied in state.applied:
+        for failure in applied.failures:
+            lines.append(f"  patch {applied.number}: {failure.describe()}")
+    if state.partial_from is not None:
+        lines.append(f"  states after patch {state.partial_from} are partially applied")
+    for audit in tree.audits:
+        final = audit.final
+        verdicts: dict[str, int] = {}
+        for site in final.sites:
+            verdicts[site.verdict] = verdicts.get(site.verdict, 0) + 1
+        coverage = final.coverage
+        lines.append(
+            f"Rule {audit.rule.id}: {len(final.sites)} call sites after the series ("
+            + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
+            + f"); coverage {coverage.parsed}/{coverage.textual} textual calls parsed"
+        )
+        for delta in audit.deltas:
+            if delta.unhandled or delta.resolved:
+                lines.append(
+                    f"  patch {delta.number}: {len(delta.unhandled)} made unhandled, "
+                    f"{len(delta.resolved)} resolved"
+                )
+    return lines

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewtool.findings import Finding
 from reviewtool.patch import FileChange, Patch
 from reviewtool.report import SCHEMA_VERSION, Report
+
+if TYPE_CHECKING:
+    from reviewtool.treeaudit import TreeAudit
 
 
 def render(report: Report) -> str:
@@ -15,6 +18,88 @@ def render(report: Report) -> str:
 
 
 def to_dict(report: Report) -> dict[str, Any]:
+    data = _series_report(report)
+    if report.tree is not None:
+        data.update(_tree(report.tree))
+        for patch in data["series"]["patches"]:
+            unhandled: list[str] = []
+            resolved: list[str] = []
+            for audit in report.tree.audits:
+                for delta in audit.deltas:
+                    if delta.number == patch["number"]:
+                        unhandled += delta.unhandled
+                        resolved += delta.resolved
+            patch["callsites_delta"] = {"unhandled": unhandled, "resolved": resolved}
+    return data
+
+
+def _tree(tree: TreeAudit) -> dict[str, Any]:
+    state = tree.state
+    coverage = tree.coverage
+    return {
+        "tree": {
+            "path": state.path,
+            "base": state.base,
+            "base_source": state.base_source,
+            "partial_from": state.partial_from,
+            "applied": [
+                {
+                    "patch": a.number,
+                    "status": a.status,
+                    "method": a.method,
+                    "commit": a.commit,
+                    "failed_files": list(a.failed_files),
+                    "failures": [
+                        {"path": f.path, "hunk": f.hunk, "line": f.line, "reason": f.reason}
+                        for f in a.failures
+                    ],
+                }
+                for a in state.applied
+            ],
+        },
+        "rules_audited": [
+            {
+                "id": a.rule.id,
+                "title": a.rule.title,
+                "source": a.rule.source,
+                "live_cases_base": sorted(a.base.live_cases),
+                "live_cases_final": sorted(a.final.live_cases),
+                "files_parsed": a.final.files,
+            }
+            for a in tree.audits
+        ],
+        "coverage": {
+            "textual_calls": coverage.textual,
+            "parsed_call_sites": coverage.parsed,
+            "ratio": round(coverage.ratio, 4),
+            "unparsed": [
+                {"path": u.path, "line": u.line, "api": u.api, "reason": u.reason}
+                for u in coverage.unparsed
+            ],
+        },
+        "callsites": [
+            {
+                "id": site.id,
+                "rule": rule.id,
+                "path": site.path,
+                "line": site.line,
+                "function": site.function,
+                "api": site.api,
+                "argument": site.argument,
+                "cases": list(site.cases),
+                "verdict": site.verdict,
+                "how": site.how,
+                "via": site.via or None,
+                "evidence": [
+                    {"path": e.path, "line": e.line, "note": e.note} for e in site.evidence
+                ],
+            }
+            for rule, site in tree.sites()
+        ],
+    }
+
+
+def _series_report(report: Report) -> dict[str, Any]:
     series = report.series
     counts = report.counts
     return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewtool.findings import Finding
-from reviewtool.render.common import headline, patch_label, place, totals
+from reviewtool.render.common import headline, patch_label, place, totals, tree_lines
 from reviewtool.report import Report
 
 _ICONS = {"error": ":x:", "warning": ":warning:", "note": ":information_source:"}
@@ -25,6 +25,10 @@ def render(report: Report) -> str:
             f"| {patch.number} | {_cell(patch.subject.title)} | {len(patch.files)} "
             f"| {patch.insertions} | {patch.deletions} | {_summary(found)} |"
         )
+    if report.tree is not None:
+        lines += ["", "<details><summary>Tree audit</summary>", "", "```"]
+        lines += tree_lines(report)
+        lines += ["```", "", "</details>"]
     groups = [None, 0, *(p.number for p in series.patches)]
     for number in dict.fromkeys(groups):
         found = report.findings_for(number)
@@ -58,10 +62,12 @@ def _summary(found: tuple[Finding, ...]) -> str:
 def _item(finding: Finding) -> str:
     where = place(finding)
     where_text = f" `{where}`" if where else ""
-    return (
+    text = (
         f"- {_ICONS[finding.severity.value]} **{finding.rule}**{where_text}: "
         f"{_inline(finding.message)}"
     )
+    steps = [f"  - `{e.path}:{e.line}` {_inline(e.note)}" for e in finding.evidence]
+    return "\n".join([text, *steps])
 
 
 def _inline(text: str) -> str:

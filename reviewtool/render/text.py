@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from reviewtool.render import RenderOptions
-from reviewtool.render.common import headline, patch_label, place, plural, totals
+from reviewtool.render.common import headline, patch_label, place, plural, totals, tree_lines
 from reviewtool.report import Report
 
 
@@ -30,6 +30,8 @@ def _plain(report: Report) -> str:
             f"  ({plural(len(patch.files), 'file')}, +{patch.insertions} -{patch.deletions}){flag}"
         )
     lines.append("")
+    if report.tree is not None:
+        lines += [*tree_lines(report), ""]
     lines.append(f"Findings: {totals(report)}")
     for finding in report.findings:
         where = place(finding)
@@ -37,6 +39,7 @@ def _plain(report: Report) -> str:
             f"  {finding.severity.value:<7} {patch_label(report, finding.patch):<7} "
             f"{finding.rule}: {finding.message}" + (f" [{where}]" if where else "")
         )
+        lines += [f"      {e.path}:{e.line}: {e.note}" for e in finding.evidence]
     return "\n".join(lines) + "\n"
 
 
@@ -63,6 +66,10 @@ def _rich(report: Report, options: RenderOptions) -> str:
             str(count) if count else "",
         )
     console.print(patches)
+    if report.tree is not None:
+        console.print()
+        for line in tree_lines(report):
+            console.print(_escape(line))
     console.print(f"\n[bold]Findings:[/bold] {totals(report)}")
     if report.findings:
         table = Table(show_edge=False, pad_edge=False, box=None)

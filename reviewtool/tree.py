@@ -1,0 +1,373 @@
+"""Applying a series to a kernel tree without touching the user's repository.
+
+A `Workspace` is a throw-away bare repository in a temporary directory that borrows the user's
+objects through `objects/info/alternates`: the user's checkout, index, refs, stash and object
+store are only ever read. Each patch is applied to a private index with `git apply --cached`
+(no checkout: a kernel checkout alone costs seconds) and committed with the patch's author,
+date and message, so every later stage can look at the tree after patch k. The directory is
+removed on success, on error and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from reviewtool import proc
+from reviewtool.errors import ApplyError, InputError, ToolchainError
+
+if TYPE_CHECKING:
+    import git
+
+    from reviewtool.patch import Patch
+
+log = logging.getLogger(__name__)
+
+_FAILED_AT = re.compile(r"^error: patch failed: (.+):(\d+)$", re.MULTILINE)
+_MISSING = re.compile(
+    r"^error: (.+): (?:does not exist in index|No such file or directory)$", re.MULTILINE
+)
+_ALREADY = re.compile(r"^error: (.+): already exists in index$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class HunkFailure:
+    """One hunk that did not apply, and why."""
+
+    path: str
+    hunk: int  # 1-based index within the file; 0 when the whole file failed
+    line: int  # the hunk's start line in the old file
+    reason: str
+
+    def describe(self) -> str:
+        where = f"{self.path} hunk {self.hunk} (@@ -{self.line} @@)" if self.hunk else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What happened to one patch: `ok`, `fuzzy` (3-way or reduced context) or `failed`."""
+
+    number: int
+    status: str
+    method: str
+    commit: str
+    changed: tuple[str, ...]
+    failures: tuple[HunkFailure, ...] = field(default=())
+
+    @property
+    def failed_files(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.path for f in self.failures))
+
+
+@dataclass(frozen=True)
+class TreeState:
+    """The tree, the base used, and one commit per patch."""
+
+    path: str
+    base: str
+    base_source: str  # "--base" | "base-commit" | "HEAD"
+    applied: tuple[Applied, ...]
+
+    @property
+    def partial_from(self) -> int | None:
+        """The first patch that did not apply cleanly; later states are partial."""
+        return next((a.number for a in self.applied if a.status == "failed"), None)
+
+    def commit_after(self, number: int) -> str:
+        """The commit after patch `number` (0: the base)."""
+        commit = self.base
+        for applied in self.applied:
+            if applied.number > number:
+                break
+            commit = applied.commit
+        return commit
+
+
+class Workspace:
+    """A private repository borrowing the objects of the user's kernel tree."""
+
+    def __init__(self, tree: Path) -> None:
+        self.tree = tree
+        self._temp: Path | None = None
+        self._repo: git.Repo | None = None
+        self._user_repo: git.Repo | None = None
+
+    def __enter__(self) -> Workspace:
+        import git
+
+        try:
+            user = git.Repo(self.tree)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as error:
+            raise InputError(f"{self.tree}: not a git tree") from error
+        self._user_repo = user
+        objects = Path(user.common_dir) / "objects"
+        self._temp = Path(tempfile.mkdtemp(prefix="reviewtool-"))
+        try:
+            bare = self._temp / "repo.git"
+            self._repo = git.Repo.init(bare, bare=True)
+            alternates = bare / "objects" / "info" / "alternates"
+            alternates.write_text(f"{objects.resolve()}\n", encoding="utf-8")
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        for repo in (self._repo, self._user_repo):
+            if repo is not None:
+                repo.close()
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+
+    @property
+    def repo(self) -> git.Repo:
+        assert self._repo is not None, "use Workspace as a context manager"
+        return self._repo
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self.repo.git_dir)
+
+    def git(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        index: bool = False,
+        extra_env: dict[str, str] | None = None,
+    ) -> proc.Completed:
+        env = dict(os.environ)
+        env.update(extra_env or {})
+        env["GIT_DIR"] = str(self.git_dir)
+        env.pop("GIT_WORK_TREE", None)
+        if index:
+            assert self._temp is not None
+            env["GIT_INDEX_FILE"] = str(self._temp / "index")
+        return proc.run(["git", *args], input=input, env=env, check=check)
+
+    def blobs(self) -> BlobReader:
+        """A persistent `git cat-file --batch` on the private repository."""
+        return BlobReader(self.git_dir)
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit id rev names in the user's tree, or None."""
+        assert self._user_repo is not None
+        result = proc.run(
+            ["git", "-C", str(self.tree), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            check=False,
+        )
+        return result.stdout.decode().strip() if result.returncode == 0 else None
+
+    def read(self, commit: str, path: str) -> bytes | None:
+        """A file's content at a commit, or None when it does not exist there."""
+        result = self.git("cat-file", "blob", f"{commit}:{path}", check=False)
+        return result.stdout if result.returncode == 0 else None
+
+    def blob_ids(self, commit: str, paths: Sequence[str]) -> dict[str, str]:
+        """Blob ids of paths at commit (absent paths are left out)."""
+        if not paths:
+            return {}
+        out = self.git("ls-tree", "-z", commit, "--", *paths).stdout.decode("utf-8", "replace")
+        ids: dict[str, str] = {}
+        for entry in out.split("\0"):
+            if entry and "\t" in entry:
+                meta, path = entry.split("\t", 1)
+                parts = meta.split()
+                if len(parts) == 3 and parts[1] == "blob":
+                    ids[path] = parts[2]
+        return ids
+
+    def grep_files(self, commit: str, names: Sequence[str]) -> list[str]:
+        """C sources and headers at commit that mention any of names as a whole word."""
+        if not names:
+            return []
+        args = ["grep", "-l", "-w", "-I"]
+        for name in sorted(names):
+            args += ["-e", name]
+        result = self.git(*args, commit, "--", "*.c", "*.h", check=False)
+        if result.returncode not in (0, 1):
+            raise ToolchainError(f"git grep failed: {result.stderr.decode().strip()}")
+        prefix = f"{commit}:"
+        return sorted(
+            line[len(prefix) :] if line.startswith(prefix) else line
+            for line in result.stdout.decode("utf-8", "replace").splitlines()
+        )
+
+    def apply_series(self, patches: Sequence[Patch], base: str, *, strict: bool) -> list[Applied]:
+        """Apply each patch in turn on base, one commit per patch."""
+        self.git("read-tree", base, index=True)
+        parent = base
+        results: list[Applied] = []
+        for patch in patches:
+            applied = self._apply_one(patch, parent)
+            if applied.status == "failed" and strict:
+                detail = "; ".join(f.describe() for f in applied.failures)
+                raise ApplyError(f"patch {patch.number} does not apply: {detail}")
+            log.info("patch %d: %s (%s)", patch.number, applied.status, applied.method)
+            results.append(applied)
+            parent = applied.commit
+        return results
+
+    def _apply_one(self, patch: Patch, parent: str) -> Applied:
+        diff = patch.diff_text.encode("utf-8", "surrogateescape")
+        changed = tuple(sorted({f.path for f in patch.files} | {f.old_path for f in patch.files}))
+        attempts: list[tuple[str, str, list[str]]] = [
+            ("ok", "git apply", []),
+            ("fuzzy", "3-way merge", ["--3way"]),
+            ("fuzzy", "reduced context (-C1)", ["-C1"]),
+        ]
+        for status, method, options in attempts:
+            result = self.git(
+                "apply", "--cached", *options, "-", input=diff, check=False, index=True
+            )
+            if result.returncode == 0:
+                return Applied(patch.number, status, method, self._commit(patch, parent), changed)
+            self.git("read-tree", parent, index=True)  # undo a conflicted 3-way attempt
+        failures = self._apply_hunks(patch, parent)
+        return Applied(
+            patch.number,
+            "failed",
+            "partial (failing hunks left out)",
+            self._commit(patch, parent),
+            changed,
+            tuple(failures),
+        )
+
+    def _apply_hunks(self, patch: Patch, parent: str) -> list[HunkFailure]:
+        """Apply what applies hunk by hunk, and say exactly which hunks do not and why."""
+        failures: list[HunkFailure] = []
+        for path, number, line, text in _split_hunks(patch.diff_text):
+            data = text.encode("utf-8", "surrogateescape")
+            result = self.git("apply", "--cached", "-", input=data, check=False, index=True)
+            if result.returncode != 0:
+                result = self.git(
+                    "apply", "--cached", "-C1", "-", input=data, check=False, index=True
+                )
+            if result.returncode != 0:
+                failures.append(HunkFailure(path, number, line, _reason(result.stderr)))
+        return failures
+
+    def _commit(self, patch: Patch, parent: str) -> str:
+        tree = self.git("write-tree", index=True).stdout.decode().strip()
+        message = f"{patch.subject.title}\n\n{patch.commit_message}\n"
+        env = {
+            "GIT_AUTHOR_NAME": patch.author.name or patch.author.email or "unknown",
+            "GIT_AUTHOR_EMAIL": patch.author.email,
+            "GIT_AUTHOR_DATE": patch.mail.date or "1970-01-01T00:00:00Z",
+            "GIT_COMMITTER_NAME": "reviewtool",
+            "GIT_COMMITTER_EMAIL": "reviewtool@localhost",
+            "GIT_COMMITTER_DATE": patch.mail.date or "1970-01-01T00:00:00Z",
+        }
+        result = self.git("commit-tree", tree, "-p", parent, input=message.encode(), extra_env=env)
+        return result.stdout.decode().strip()
+
+    def changed_between(self, old: str, new: str) -> list[str]:
+        out = self.git("diff-tree", "-r", "--name-only", "--no-renames", "-z", old, new).stdout
+        return [p for p in out.decode("utf-8", "replace").split("\0") if p]
+
+
+class BlobReader:
+    """Reads `commit:path` blobs through one long-running `git cat-file --batch`."""
+
+    def __init__(self, git_dir: Path) -> None:
+        import subprocess
+
+        self._process = subprocess.Popen(
+            ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def read(self, commit: str, path: str) -> tuple[str, bytes] | None:
+        """(blob id, content) of path at commit, or None when absent or not a file."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(f"{commit}:{path}\n".encode())
+        self._process.stdin.flush()
+        header = self._process.stdout.readline().decode().split()
+        if len(header) != 3:
+            return None
+        blob, kind, size = header
+        content = self._process.stdout.read(int(size))
+        self._process.stdout.read(1)
+        return (blob, content) if kind == "blob" else None
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(timeout=10)
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.kill() if self._process.poll() is None and exc[0] else self.close()
+
+
+def _reason(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace")
+    if _MISSING.search(text):
+        return "the file does not exist in the tree"
+    if _ALREADY.search(text):
+        return "the file already exists in the tree"
+    if match := _FAILED_AT.search(text):
+        return f"context does not match the tree (git: patch failed at line {match.group(2)})"
+    first = text.strip().splitlines()
+    return first[0].removeprefix("error: ") if first else "does not apply"
+
+
+def _split_hunks(diff_text: str) -> Iterator[tuple[str, int, int, str]]:
+    """(path, hunk number, old start line, one-hunk patch) for every hunk of a diff."""
+    from unidiff.patch import PatchSet
+
+    for patched in PatchSet(diff_text):
+        header = "".join(str(line) for line in patched.patch_info or ())
+        path = patched.path
+        if not len(patched) or patched.is_binary_file:
+            yield path, 0, 0, str(patched)
+            continue
+        head = f"{header}--- {patched.source_file}\n+++ {patched.target_file}\n"
+        for number, hunk in enumerate(patched, start=1):
+            yield path, number, hunk.source_start, head + str(hunk)
+
+
+def open_state(
+    workspace: Workspace,
+    patches: Sequence[Patch],
+    *,
+    base_option: str | None,
+    series_base: str,
+    strict: bool,
+) -> TreeState:
+    """Choose the base, apply the series, and describe the result."""
+    if base_option:
+        base = workspace.resolve(base_option)
+        if base is None:
+            raise InputError(f"--base {base_option}: not a commit in {workspace.tree}")
+        source = "--base"
+    elif series_base and (base := workspace.resolve(series_base) or "") and base:
+        source = "base-commit"
+    else:
+        head = workspace.resolve("HEAD")
+        if head is None:
+            raise InputError(f"{workspace.tree}: the tree has no commits")
+        base, source = head, "HEAD"
+    applied = workspace.apply_series(patches, base, strict=strict)
+    return TreeState(str(workspace.tree), base, source, tuple(applied))

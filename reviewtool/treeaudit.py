@@ -1,0 +1,335 @@
+"""Tree mode: apply the series in a throw-away repository and audit every tree state.
+
+State 0 is the base; state k is the tree after patch k. Each state is audited against each
+contract rule; a site's verdict in state k is compared with state k-1, so every patch is told
+which sites it made unhandled and which it resolved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewtool import proc
+from reviewtool.callsites import Auditor, CallSite, Coverage, StateAudit
+from reviewtool.csource import mask_comments_and_strings
+from reviewtool.errors import ToolchainError
+from reviewtool.findings import Finding, Rule, Severity
+from reviewtool.rules import ContractRule, load_rule, rule_names
+from reviewtool.series import Series
+from reviewtool.tree import BlobReader, TreeState, Workspace, open_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TreeOptions:
+    tree: Path
+    base: str | None = None
+    strict_apply: bool = False
+    rules: tuple[str, ...] = ()  # names or paths; empty: every rule the series touches
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class PatchDelta:
+    number: int
+    unhandled: tuple[str, ...]
+    resolved: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RuleAudit:
+    rule: ContractRule
+    base: StateAudit
+    final: StateAudit
+    deltas: tuple[PatchDelta, ...]
+    introduced_by: dict[str, int]  # unhandled site id -> the patch that made it unhandled
+
+
+@dataclass(frozen=True)
+class TreeAudit:
+    state: TreeState
+    audits: tuple[RuleAudit, ...]
+
+    @property
+    def coverage(self) -> Coverage:
+        textual = sum(a.final.coverage.textual for a in self.audits)
+        parsed = sum(a.final.coverage.parsed for a in self.audits)
+        unparsed = tuple(u for a in self.audits for u in a.final.coverage.unparsed)
+        return Coverage(textual, parsed, unparsed)
+
+    def sites(self) -> list[tuple[ContractRule, CallSite]]:
+        return [(a.rule, s) for a in self.audits for s in a.final.sites]
+
+
+class NameIndex:
+    """Which files of the base mention each name: one `git grep -o -w` per batch of new names,
+    remembered on disk by the base's tree id so later runs skip the search."""
+
+    def __init__(self, tree: Path, base: str, cache_dir: Path | None) -> None:
+        self.tree = tree
+        self.base = base
+        tree_id = proc.run(["git", "-C", str(tree), "rev-parse", f"{base}^{{tree}}"])
+        self._tree_id = tree_id.stdout.decode().strip()
+        self._cache_file = cache_dir / "grep" / f"{self._tree_id}.json" if cache_dir else None
+        self._known: dict[str, list[str]] = self._load()
+
+    def _load(self) -> dict[str, list[str]]:
+        if self._cache_file is None or not self._cache_file.is_file():
+            return {}
+        try:
+            data = json.loads(self._cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save(self) -> None:
+        if self._cache_file is None:
+            return
+        try:
+            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self._cache_file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self._known, sort_keys=True), encoding="utf-8")
+            os.replace(temporary, self._cache_file)
+        except OSError as error:
+            log.info("cannot write the grep cache: %s", error)
+
+    def files(self, names: set[str]) -> set[str]:
+        missing = sorted(n for n in names if n not in self._known)
+        if missing:
+            self._search(missing)
+        return {path for name in names for path in self._known.get(name, [])}
+
+    def _search(self, names: list[str]) -> None:
+        args = ["git", "-C", str(self.tree), "grep", "-o", "-w", "-I"]
+        for name in names:
+            args += ["-e", name]
+        result = proc.run([*args, self.base, "--", "*.c", "*.h"], check=False)
+        if result.returncode not in (0, 1):
+            raise ToolchainError(f"git grep failed: {result.stderr.decode().strip()}")
+        found: dict[str, set[str]] = {name: set() for name in names}
+        prefix = f"{self.base}:"
+        for output in result.stdout.decode("utf-8", "replace").splitlines():
+            path, _, name = output.removeprefix(prefix).rpartition(":")
+            if name in found:
+                found[name].add(path)
+        for name, paths in found.items():
+            self._known[name] = sorted(paths)
+        self._save()
+
+
+def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
+    """The rules asked for, or every rule whose names the series' added lines mention."""
+    if wanted:
+        return [load_rule(name) for name in wanted]
+    added = "\n".join(
+        line.text
+        for patch in series.patches
+        for change in patch.files
+        for hunk in change.hunks
+        for line in hunk.added
+    )
+    chosen = []
+    for name in rule_names():
+        rule = load_rule(name)
+        names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
+        if any(re.search(rf"\b{re.escape(n)}\b", added) for n in names):
+            chosen.append(rule)
+    return chosen
+
+
+def audit_tree(series: Series, options: TreeOptions) -> TreeAudit:
+    rules = choose_rules(series, options.rules)
+    with Workspace(options.tree) as workspace:
+        state = open_state(
+            workspace,
+            series.patches,
+            base_option=options.base,
+            series_base=series.base_commit,
+            strict=options.strict_apply,
+        )
+        index = NameIndex(options.tree, state.base, options.cache_dir)
+        with workspace.blobs() as blobs:
+            audits = tuple(_audit_rule(rule, workspace, state, index, blobs) for rule in rules)
+    return TreeAudit(state, audits)
+
+
+class _Contents:
+    """File contents of the current state, read once per blob id."""
+
+    def __init__(self, workspace: Workspace, blobs: BlobReader) -> None:
+        self.workspace = workspace
+        self.blobs = blobs
+        self.commit = ""
+        self.changed_ids: dict[str, str] = {}
+        self.by_blob: dict[str, bytes] = {}
+        self.masked_by_blob: dict[str, bytes] = {}
+        self.base_ids: dict[str, str] = {}
+
+    def at(self, commit: str, changed: set[str]) -> None:
+        self.commit = commit
+        ids = self.workspace.blob_ids(commit, sorted(changed)) if changed else {}
+        self.changed_ids = {path: ids.get(path, "") for path in changed}
+
+    def read(self, path: str) -> tuple[str, bytes] | None:
+        blob = self.changed_ids.get(path) if path in self.changed_ids else self.base_ids.get(path)
+        if blob == "":
+            return None  # deleted in this state
+        if blob is not None and blob in self.by_blob:
+            return blob, self.by_blob[blob]
+        found = self.blobs.read(self.commit, path)
+        if found is None:
+            return None
+        blob, content = found
+        if path not in self.changed_ids:
+            self.base_ids[path] = blob
+        self.by_blob[blob] = content
+        return blob, content
+
+    def masked(self, path: str) -> bytes | None:
+        found = self.read(path)
+        if found is None:
+            return None
+        blob, content = found
+        if blob not in self.masked_by_blob:
+            self.masked_by_blob[blob] = mask_comments_and_strings(content)
+        return self.masked_by_blob[blob]
+
+
+def _audit_rule(
+    rule: ContractRule, workspace: Workspace, state: TreeState, index: NameIndex, blobs: BlobReader
+) -> RuleAudit:
+    auditor = Auditor(rule)
+    names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
+    numbers = [0] + [applied.number for applied in state.applied]
+    audits: list[StateAudit] = []
+    contents = _Contents(workspace, blobs)
+    for number in numbers:
+        commit = state.commit_after(number)
+        changed = set(workspace.changed_between(state.base, commit)) if number else set()
+        contents.at(commit, changed)
+
+        def candidates(wanted: set[str], changed: set[str] = changed) -> set[str]:
+            found = index.files(wanted) - changed
+            pattern = re.compile(
+                rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(wanted)) + rb")\b"
+            )
+            for path in changed:
+                masked = contents.masked(path) if path.endswith((".c", ".h")) else None
+                if masked is not None and pattern.search(masked):
+                    found.add(path)
+            return found
+
+        audit = auditor.audit(candidates(names), contents.read, candidates)
+        log.info(
+            "rule %s, state %d: %d sites in %d files",
+            rule.id,
+            number,
+            len(audit.sites),
+            audit.files,
+        )
+        audits.append(audit)
+    deltas = []
+    introduced: dict[str, int] = {}
+    for site in audits[0].sites:
+        if site.verdict == "unhandled":
+            introduced[site.id] = 0
+    for number, before, after in zip(numbers[1:], audits, audits[1:], strict=False):
+        old, new = before.by_id(), after.by_id()
+        unhandled = tuple(
+            sorted(
+                i
+                for i, s in new.items()
+                if s.verdict == "unhandled" and (i not in old or old[i].verdict != "unhandled")
+            )
+        )
+        resolved = tuple(
+            sorted(
+                i
+                for i, s in old.items()
+                if s.verdict == "unhandled" and (i not in new or new[i].verdict != "unhandled")
+            )
+        )
+        for site_id in unhandled:
+            introduced[site_id] = number
+        for site_id in resolved:
+            introduced.pop(site_id, None)
+        deltas.append(PatchDelta(number, unhandled, resolved))
+    return RuleAudit(rule, audits[0], audits[-1], tuple(deltas), introduced)
+
+
+TREE_RULES = (
+    Rule("apply-failed", Severity.ERROR, "a patch does not apply to the tree (hunk and reason)"),
+    Rule("apply-fuzzy", Severity.NOTE, "a patch applied only by 3-way merge or reduced context"),
+    Rule("tree-partial", Severity.NOTE, "later patches are analysed on a partially applied series"),
+)
+
+
+def contract_rule(rule: ContractRule) -> Rule:
+    return Rule(rule.id, Severity(rule.severity), rule.title)
+
+
+def tree_findings(audit: TreeAudit) -> list[Finding]:
+    """Findings of tree mode: what did not apply, and every unhandled call site."""
+    findings: list[Finding] = []
+    for applied in audit.state.applied:
+        for failure in applied.failures:
+            findings.append(
+                Finding(
+                    rule="apply-failed",
+                    severity=Severity.ERROR,
+                    message=f"{failure.describe()}; the rest of the patch was applied",
+                    patch=applied.number,
+                    path=failure.path,
+                    line=failure.line or None,
+                    key=f"{failure.path}#{failure.hunk}",
+                )
+            )
+        if applied.status == "fuzzy":
+            findings.append(
+                Finding(
+                    rule="apply-fuzzy",
+                    severity=Severity.NOTE,
+                    message=f"applied by {applied.method}, not cleanly",
+                    patch=applied.number,
+                    key=applied.method,
+                )
+            )
+    partial = audit.state.partial_from
+    if partial is not None and partial < len(audit.state.applied):
+        findings.append(
+            Finding(
+                rule="tree-partial",
+                severity=Severity.NOTE,
+                message=f"patch {partial} applied only in part: the states after it are analysed "
+                "on a partially applied series",
+                patch=partial,
+                key=str(partial),
+            )
+        )
+    for rule_audit in audit.audits:
+        rule = rule_audit.rule
+        for site in rule_audit.final.sites:
+            if site.verdict != "unhandled":
+                continue
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    severity=Severity(rule.severity),
+                    message=f"{site.api}({site.argument}) in {site.function}(): {site.how}",
+                    patch=rule_audit.introduced_by.get(site.id) or None,
+                    path=site.path,
+                    line=site.line,
+                    column=site.column or None,
+                    function=site.function or None,
+                    key=f"{site.api}({site.argument})",
+                    evidence=site.evidence,
+                )
+            )
+    return findings
