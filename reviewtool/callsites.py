@@ -277,6 +277,9 @@ class Auditor:
             for site in result.sites:
                 if site.requirement is not None:
                     callers.setdefault(site.requirement.function, []).append((result, site))
+                elif site.api in rule.forbidden:
+                    # A forbidden API defined in the tree: its callers are checked as uses.
+                    callers.setdefault(f"forbidden:{site.api}", []).append((result, site))
         address_taken = _address_taken(set(summaries), parsed)
         sites: list[CallSite] = []
         for result in results:
@@ -335,7 +338,7 @@ class Auditor:
             if site.violating:
                 evidence = self._evidence(path, site)
                 if site.from_parameter is not None:
-                    chain = callers.get(result.name, [])
+                    chain = callers.get(result.name) or callers.get(f"forbidden:{result.name}", [])
                     bad = [(r, s) for r, s in chain if s.violating]
                     if chain and not bad and result.name not in address_taken:
                         where = ", ".join(f"{r.name}() line {s.line}" for r, s in chain[:4])
