@@ -118,7 +118,7 @@ def test_failed_apply_is_reported_by_hunk_and_leaves_nothing(
     assert ("apply-failed", 2) in rules and ("tree-partial", 2) in rules
     assert snapshot(user_tree) == before
     assert list(private_tmp.iterdir()) == []
-    with pytest.raises(ApplyError, match="patch 2 does not apply: mm/pgtable_demo.c hunk"):
+    with pytest.raises(ApplyError, match=r"patch 2 does not apply: mm/pgtable_demo\.c hunk"):
         _audit(
             user_tree,
             base="HEAD",
