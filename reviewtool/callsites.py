@@ -357,6 +357,13 @@ class Auditor:
                     f"({_names(rule, site.violating)}) reaches {site.api}() unguarded",
                     evidence,
                 )
+            if site.value is not None and not site.value.tracked:
+                return (
+                    "handled",
+                    f"the value is not read from a {rule.value or 'tracked value'}: it comes "
+                    f"from {site.value.untracked}",
+                    (),
+                )
             missing = (
                 rule.forbidden[site.api].cases
                 if site.api in rule.forbidden
@@ -368,6 +375,13 @@ class Auditor:
             if missing and absent == missing:
                 return "handled", f"({_names(rule, missing)}) does not exist in this tree", ()
             return "handled", self._exclusion(site, missing & live), ()
+        if site.value is not None and not site.value.tracked:
+            return (
+                "handled",
+                f"the value comes from {site.value.untracked}, not from a "
+                f"{rule.value or 'tracked value'}",
+                (),
+            )
         if not site.cases & new_cases:
             if not new_cases:
                 return "handled", f"({groups}) does not exist in this tree", ()

@@ -42,6 +42,11 @@ class Value:
     trail: tuple[Event, ...] = ()
     excluded: tuple[tuple[str, Event], ...] = ()
     origin: str | None = None  # the entry key this value was read from (None: constructed)
+    untracked: str = ""  # set when the value comes from a call the rule knows nothing of
+
+    @property
+    def tracked(self) -> bool:
+        return not self.untracked
 
     def exclusion(self, case: str) -> Event | None:
         return next((event for name, event in self.excluded if name == case), None)
@@ -104,6 +109,9 @@ def join(a: Flow | None, b: Flow | None) -> Flow | None:
 def _join_values(a: Value, b: Value) -> Value:
     if a == b:
         return a
+    if not a.tracked or not b.tracked:
+        # A value that may come from a tracked read on one path is tracked.
+        return b if a.untracked else a
     cases = a.cases | b.cases
     trail = a.trail if len(a.cases) >= len(b.cases) else b.trail
     excluded = tuple((c, e) for c, e in a.excluded if c not in cases)
@@ -560,6 +568,8 @@ class FunctionAnalysis:
     def _narrow(
         self, flow: Flow, key: str, value: Value, allowed: frozenset[str], event: Event
     ) -> Flow | None:
+        if not value.tracked:
+            return flow
         cases = value.cases & allowed
         if not cases:
             return None
@@ -614,6 +624,10 @@ class FunctionAnalysis:
             if name in self.rule.derive:
                 index = self.rule.derive[name]
                 return self.value(arguments[index], flow) if index < len(arguments) else None
+            if name and name not in self.rule.readers:
+                # Not a value the rule tracks (an entry from the swap allocator, a pmd's
+                # entry): no case of the rule can be in it.
+                return Value(frozenset(), untracked=f"{name}()")
         if node.type == "conditional_expression":
             consequence = node.child_by_field_name("consequence")
             alternative = node.child_by_field_name("alternative")
@@ -622,7 +636,17 @@ class FunctionAnalysis:
             first, second = self.value(consequence, flow), self.value(alternative, flow)
             return _join_values(first, second) if first and second else None
         key = self.key(node, flow)
-        return self.lookup(key, flow) if key is not None else None
+        if key is not None:
+            return self.lookup(key, flow)
+        if node.type in (
+            "call_expression",
+            "initializer_list",
+            "compound_literal_expression",
+            "number_literal",
+            "binary_expression",
+        ):
+            return Value(frozenset(), untracked=_text(node)[:60])
+        return None
 
     def key(self, node: tree_sitter.Node | None, flow: Flow | None = None) -> str | None:
         """A canonical name for an lvalue-like expression: `pte`, `*ptep`, `vmf->orig_pte`."""
@@ -695,7 +719,7 @@ class FunctionAnalysis:
         site.cases |= value.cases
         site.value = value if site.value is None else _join_values(site.value, value)
         forbidden = self.rule.forbidden.get(name)
-        if forbidden is None:
+        if forbidden is None or not value.tracked:
             return
         violating = value.cases & forbidden.cases & self.live
         if violating:
@@ -732,6 +756,8 @@ class FunctionAnalysis:
                 continue
             key = _substitute(requirement.path, requirement.parameter_name, argument_key)
             value = self.lookup(flow.derived.get(key, key), flow)
+            if not value.tracked:
+                continue
             violating = value.cases & requirement.cases & self.live
             site = self.sites.get(node.start_byte)
             if site is None:

@@ -333,3 +333,22 @@ def tree_findings(audit: TreeAudit) -> list[Finding]:
                 )
             )
     return findings
+
+
+def audit_revision(
+    tree: Path, rev: str, rules: Sequence[ContractRule], cache_dir: Path | None
+) -> list[StateAudit]:
+    """Audit one revision of a tree (no series): the whole-tree inventory and verdicts."""
+    with Workspace(tree) as workspace:
+        commit = workspace.resolve(rev)
+        if commit is None:
+            raise ToolchainError(f"{tree}: {rev} is not a commit")
+        index = NameIndex(tree, commit, cache_dir)
+        results = []
+        with workspace.blobs() as blobs:
+            contents = _Contents(workspace, blobs)
+            contents.at(commit, set())
+            for rule in rules:
+                names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
+                results.append(Auditor(rule).audit(index.files(names), contents.read, index.files))
+        return results
