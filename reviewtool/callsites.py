@@ -388,7 +388,12 @@ class Auditor:
             return "handled", self._exclusion(site, new_cases), ()
         for use in unhandled_uses:
             trail = use.violation.trail if use.violation else ()
-            if any(event.line == site.line and event.note == "true" for event in trail):
+            if any(
+                event.line == site.line
+                and event.note == "true"
+                and event.text.startswith(f"{site.api}(")
+                for event in trail
+            ):
                 return (
                     "unhandled",
                     f"({_names(rule, use.violating)}) passes this test and reaches "

@@ -94,26 +94,45 @@ class Flow:
         return Flow(dict(self.values), dict(self.derived))
 
 
-def join(a: Flow | None, b: Flow | None) -> Flow | None:
+def join(a: Flow | None, b: Flow | None, new: frozenset[str] = frozenset()) -> Flow | None:
     if a is None:
         return None if b is None else b.copy()
     if b is None:
         return a.copy()
+    a, b = _materialize(a, b), _materialize(b, a)
     values: dict[str, Value] = {}
     for key in a.values.keys() & b.values.keys():
-        values[key] = _join_values(a.values[key], b.values[key])
+        values[key] = _join_values(a.values[key], b.values[key], new)
     derived = {k: v for k, v in a.derived.items() if b.derived.get(k) == v}
     return Flow(values, derived)
 
 
-def _join_values(a: Value, b: Value) -> Value:
+def _materialize(flow: Flow, other: Flow) -> Flow:
+    """Turn links the other flow does not share into values, so that the join keeps them."""
+    unshared = {k: s for k, s in flow.derived.items() if other.derived.get(k) != s}
+    if not unshared:
+        return flow
+    result = flow.copy()
+    for key, source in unshared.items():
+        if source in result.values:
+            result.values[key] = result.values[source]
+        del result.derived[key]
+    return result
+
+
+def _join_values(a: Value, b: Value, new: frozenset[str] = frozenset()) -> Value:
     if a == b:
         return a
     if not a.tracked or not b.tracked:
         # A value that may come from a tracked read on one path is tracked.
         return b if a.untracked else a
     cases = a.cases | b.cases
-    trail = a.trail if len(a.cases) >= len(b.cases) else b.trail
+    # Keep the witness of a path that carries a new case: that is the path a finding shows.
+    a_new, b_new = bool(a.cases & new), bool(b.cases & new)
+    if a_new != b_new:
+        trail = a.trail if a_new else b.trail
+    else:
+        trail = a.trail if len(a.trail) >= len(b.trail) else b.trail
     excluded = tuple((c, e) for c, e in a.excluded if c not in cases)
     origin = a.origin if a.origin == b.origin else None
     return Value(cases, trail, excluded, origin)
@@ -150,10 +169,18 @@ class FunctionAnalysis:
         self.switch_breaks: list[list[Flow | None]] = []
         self.watched = set(rule.watch) | set(rule.forbidden)
 
+    def join(self, a: Flow | None, b: Flow | None) -> Flow | None:
+        return join(a, b, self.rule.new_cases)
+
     # -- statements -------------------------------------------------------------------------
 
     def run(self, body: tree_sitter.Node) -> None:
-        self.statement(body, Flow())
+        """Analyse the body; again while a backward `goto` brings new states to its label."""
+        for _ in range(_LOOP_ROUNDS):
+            before = dict(self.labels)
+            self.statement(body, Flow())
+            if all(_same(before.get(k), v) for k, v in self.labels.items()):
+                break
 
     def statement(self, node: tree_sitter.Node, flow: Flow | None) -> Flow | None:
         if flow is None:
@@ -196,12 +223,14 @@ class FunctionAnalysis:
                 value = child.child_by_field_name("value")
                 name = _declared_name(target)
                 if value is not None:
+                    before = self.value(value, flow)  # the value read, before side effects
+                    source = self._derived_source(value, flow)
                     after = self.expression(value, flow)
                     if after is None:
                         return None
                     flow = after
                     if name:
-                        self._assign(name, value, flow, child)
+                        self._assign(name, value, flow, child, before, source)
             elif child.type in ("identifier", "pointer_declarator", "array_declarator"):
                 name = _declared_name(child)
                 if name:
@@ -216,15 +245,13 @@ class FunctionAnalysis:
         after_then = self.statement(consequence, then_flow) if consequence else then_flow
         alternative = node.child_by_field_name("alternative")
         if alternative is not None:
-            inner = (
-                alternative.named_children[0]
-                if alternative.type == "else_clause"
-                else (alternative)
-            )
+            inner = alternative
+            if alternative.type == "else_clause":
+                inner = next(c for c in alternative.named_children if c.type != "comment")
             after_else = self.statement(inner, else_flow)
         else:
             after_else = else_flow
-        return join(after_then, after_else)
+        return self.join(after_then, after_else)
 
     def _loop(
         self,
@@ -246,19 +273,19 @@ class FunctionAnalysis:
                 enter, exit_flow = self.condition(condition, head) if condition else (head, None)
             after = self.statement(body, enter) if body is not None and enter else enter
             for pending in self.continues.pop():
-                after = join(after, pending)
+                after = self.join(after, pending)
             if update is not None and after is not None:
                 after = self.expression(update, after)
             if body_first:
                 after, exit_flow = self.condition(condition, after) if condition else (after, None)
             breaks = self.breaks.pop()
-            new_head = join(head, after)
+            new_head = self.join(head, after)
             if _same(new_head, head):
                 break
             head = new_head
         result = exit_flow
         for pending in breaks:
-            result = join(result, pending)
+            result = self.join(result, pending)
         return result
 
     def _while_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
@@ -302,7 +329,7 @@ class FunctionAnalysis:
             if child.type == "case_statement":
                 if child.child_by_field_name("value") is None:
                     has_default = True
-                running = join(running, entry)
+                running = self.join(running, entry)
                 for statement in child.named_children:
                     if statement == child.child_by_field_name("value") or (
                         statement.type == "comment"
@@ -317,9 +344,9 @@ class FunctionAnalysis:
                 running = self.statement(child, running) if running else None
         result = running
         for pending in self.breaks.pop():
-            result = join(result, pending)
+            result = self.join(result, pending)
         if not has_default:
-            result = join(result, entry)
+            result = self.join(result, entry)
         return result
 
     def _return_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
@@ -344,13 +371,13 @@ class FunctionAnalysis:
         label = node.child_by_field_name("label")
         if label is not None and label.text:
             name = label.text.decode()
-            self.labels[name] = join(self.labels.get(name), flow)
+            self.labels[name] = self.join(self.labels.get(name), flow)
         return None
 
     def _labeled(self, node: tree_sitter.Node, flow: Flow | None) -> Flow | None:
         label = node.child_by_field_name("label")
         name = label.text.decode() if label is not None and label.text else ""
-        merged = join(flow, self.labels.get(name))
+        merged = self.join(flow, self.labels.get(name))
         inner = [c for c in node.named_children if c != label and c.type != "comment"]
         for statement in inner:
             merged = self.statement(statement, merged) if merged is not None else None
@@ -373,8 +400,10 @@ class FunctionAnalysis:
                 if running is not None
                 else (self._reach_labels(child))
             )
+        if node.type == "preproc_else":
+            return running  # the last branch of an #if: taken when no other one is
         other = self._preproc_branches(alternative, flow) if alternative is not None else flow
-        return join(running, other)
+        return self.join(running, other)
 
     _preproc_if = _preproc_branches
     _preproc_ifdef = _preproc_branches
@@ -416,13 +445,13 @@ class FunctionAnalysis:
             return flow
         if kind == "conditional_expression":
             then_flow, else_flow = self.condition(node.child_by_field_name("condition"), flow)
-            return join(
+            return self.join(
                 self.expression(node.child_by_field_name("consequence"), then_flow),
                 self.expression(node.child_by_field_name("alternative"), else_flow),
             )
         if kind == "binary_expression" and _operator(node) in ("&&", "||"):
             true_flow, false_flow = self.condition(node, flow)
-            return join(true_flow, false_flow)
+            return self.join(true_flow, false_flow)
         for child in node.named_children:
             flow = self.expression(child, flow)
             if flow is None:
@@ -454,6 +483,8 @@ class FunctionAnalysis:
     def _assignment(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
+        before = self.value(right, flow) if right is not None else None
+        source = self._derived_source(right, flow) if right is not None else None
         result = self.expression(right, flow)
         if result is None or left is None:
             return result
@@ -461,16 +492,20 @@ class FunctionAnalysis:
         if target is None:
             return result
         if _operator(node) == "=" and right is not None:
-            self._assign(target, right, result, node)
+            self._assign(target, right, result, node, before, source)
         else:
             self._kill(result, target)
         return result
 
     def _assign(
-        self, target: str, right: tree_sitter.Node, flow: Flow, node: tree_sitter.Node
+        self,
+        target: str,
+        right: tree_sitter.Node,
+        flow: Flow,
+        node: tree_sitter.Node,
+        value: Value | None,
+        source: str | None,
     ) -> None:
-        value = self.value(right, flow)
-        source = self._derived_source(right, flow)
         self._kill(flow, target)
         if source is not None:
             flow.derived[target] = source
@@ -480,9 +515,16 @@ class FunctionAnalysis:
             flow.values[target] = replace(value, trail=(*value.trail, event))
 
     def _kill(self, flow: Flow, target: str) -> None:
-        """`target` changed: forget it and every value read through it."""
+        """`target` changed: forget it and every value read through it.
+
+        Values derived from it keep what they were: they become snapshots."""
         pattern = re.compile(rf"(?<![\w.>]){re.escape(target)}(?![\w])")
-        for key in [k for k in flow.values if k == target or pattern.search(k)]:
+        hit = [k for k in flow.values if k == target or pattern.search(k)]
+        for key, source in list(flow.derived.items()):
+            if source in hit and not (key == target or pattern.search(key)):
+                flow.values[key] = flow.values[source]
+                del flow.derived[key]
+        for key in hit:
             del flow.values[key]
         for key in [
             k
@@ -516,11 +558,11 @@ class FunctionAnalysis:
             if operator == "&&":
                 left_true, left_false = self.condition(left, flow)
                 right_true, right_false = self.condition(right, left_true)
-                return right_true, join(left_false, right_false)
+                return right_true, self.join(left_false, right_false)
             if operator == "||":
                 left_true, left_false = self.condition(left, flow)
                 right_true, right_false = self.condition(right, left_false)
-                return join(left_true, right_true), right_false
+                return self.join(left_true, right_true), right_false
             if operator in ("==", "!=") and left is not None and right is not None:
                 tested = left if _text(right) in _ZERO else right if _text(left) in _ZERO else None
                 if tested is not None:
@@ -591,7 +633,11 @@ class FunctionAnalysis:
         return flow.derived.get(key, key)
 
     def _derived_source(self, node: tree_sitter.Node, flow: Flow) -> str | None:
+        """The value `node` is derived from: through a derivation, or a copy of a derived one."""
         node = _strip(node)
+        copied = self.key(node, flow)
+        if copied is not None and copied in flow.derived:
+            return flow.derived[copied]
         if node.type == "call_expression" and _callee(node) in self.rule.derive:
             inner = _arguments(node)
             index = self.rule.derive[_callee(node) or ""]
@@ -633,11 +679,19 @@ class FunctionAnalysis:
             alternative = node.child_by_field_name("alternative")
             if consequence is None or alternative is None:
                 return None
-            first, second = self.value(consequence, flow), self.value(alternative, flow)
-            return _join_values(first, second) if first and second else None
+            then_flow, else_flow = self.condition(
+                node.child_by_field_name("condition"), flow.copy()
+            )
+            first = self.value(consequence, then_flow) if then_flow is not None else None
+            second = self.value(alternative, else_flow) if else_flow is not None else None
+            if first is None or second is None:
+                return first or second
+            return _join_values(first, second, self.rule.new_cases)
         key = self.key(node, flow)
         if key is not None:
             return self.lookup(key, flow)
+        if node.type == "call_expression" and (_callee(node) or "") in self.rule.readers:
+            return Value(self.live)  # read through a pointer we cannot name: any case
         if node.type in (
             "call_expression",
             "initializer_list",
@@ -717,11 +771,13 @@ class FunctionAnalysis:
             )
             self.sites[node.start_byte] = site
         site.cases |= value.cases
-        site.value = value if site.value is None else _join_values(site.value, value)
+        site.value = (
+            value if site.value is None else _join_values(site.value, value, self.rule.new_cases)
+        )
         forbidden = self.rule.forbidden.get(name)
         if forbidden is None or not value.tracked:
             return
-        violating = value.cases & forbidden.cases & self.live
+        violating = value.cases & forbidden.cases & self.live & self.rule.new_cases
         if violating:
             site.violating |= violating
             if site.violation is None:
@@ -772,7 +828,11 @@ class FunctionAnalysis:
                 )
                 self.sites[node.start_byte] = site
             site.cases |= value.cases
-            site.value = value if site.value is None else _join_values(site.value, value)
+            site.value = (
+                value
+                if site.value is None
+                else _join_values(site.value, value, self.rule.new_cases)
+            )
             if violating:
                 site.violating |= violating
                 if site.violation is None:

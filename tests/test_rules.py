@@ -32,7 +32,7 @@ def audit_directory(rule_path: str, directory: Path) -> StateAudit:
     return Auditor(rule).audit(sorted(files), read, find)
 
 
-def annotations(path: Path, rule_id: str) -> dict[int, str]:
+def annotated_lines(path: Path, rule_id: str) -> dict[int, str]:
     """Line number of the annotated line -> "expect" or "ok"."""
     wanted: dict[int, str] = {}
     for number, text in enumerate(path.read_text().splitlines(), start=1):
@@ -56,7 +56,7 @@ def test_every_rule_has_fixtures(name: str) -> None:
     rule = load_rule(name)
     directory = RULE_FIXTURES / rule.id
     assert sorted(directory.glob("*.c")), f"rule {rule.id} has no fixtures in {directory}"
-    total = sum(len(annotations(p, rule.id)) for p in directory.glob("*.c"))
+    total = sum(len(annotated_lines(p, rule.id)) for p in directory.glob("*.c"))
     assert total >= 10, f"rule {rule.id}: only {total} annotated lines"
 
 
@@ -79,7 +79,7 @@ def test_fixture_annotations_hold_both_ways(name: str, path: Path) -> None:
     assert audit.coverage.unparsed == () or all(
         u.path != path.name for u in audit.coverage.unparsed
     ), audit.coverage.unparsed
-    wanted = annotations(path, rule.id)
+    wanted = annotated_lines(path, rule.id)
     problems = []
     for line, kind in sorted(wanted.items()):
         here = [s for s in sites if s.line == line]

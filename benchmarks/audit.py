@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Call-site audit figures, side by side with Coccinelle's spatch on the same tree and question.
+
+    python3 benchmarks/audit.py --tree61 LINUX_6_1_GIT_TREE [--tree511 V5_11_TREE --series RFC]
+
+On the 6.1 tree:
+  * whole-tree audit with the pte-marker rule: wall time of a cold run (empty cache) and a warm
+    run (the `git grep` results cached by tree id), and the peak RSS of each (a fresh process);
+  * the question "is_swap_pte() then pte_to_swp_entry() without a guard against the special
+    swap pte", asked of reviewtool (the uffd-wp rule, with its new case assumed to exist) and of
+    spatch (benchmarks/spatch/swap_special.cocci): each tool's time and sites, and the sites each
+    finds that the other does not.
+With a v5.11 tree and the RFC mbox: the whole `reviewtool audit --tree` (apply 30 patches and
+audit all 31 states) next to one whole-tree spatch run on the base, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+COCCI = HERE / "spatch" / "swap_special.cocci"
+
+_CHILD = r"""
+import json, resource, sys, time
+from dataclasses import replace
+from pathlib import Path
+from reviewtool.rules import load_rule
+from reviewtool.treeaudit import audit_revision
+tree, rule_name, cache, assume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+rule = load_rule(rule_name)
+if assume:
+    rule = replace(rule, cases={k: replace(c, exists_if=()) for k, c in rule.cases.items()})
+start = time.perf_counter()
+(audit,) = audit_revision(Path(tree), "HEAD", [rule], Path(cache) if cache != "-" else None)
+seconds = time.perf_counter() - start
+sites = [
+    {"path": s.path, "line": s.line, "function": s.function, "api": s.api,
+     "verdict": s.verdict, "from_is_swap_pte": any(
+         e.note.startswith("`is_swap_pte(") and e.note.endswith("is true") for e in s.evidence)}
+    for s in audit.sites
+]
+print(json.dumps({"seconds": seconds,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "sites": sites, "files": audit.files,
+                  "coverage": [audit.coverage.parsed, audit.coverage.textual]}))
+"""
+
+
+def audit_child(tree: Path, rule: str, cache: Path | None, assume_live: bool) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(tree),
+            rule,
+            str(cache) if cache else "-",
+            "1" if assume_live else "0",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def spatch(tree: Path) -> tuple[float, set[tuple[str, int]]]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [
+            "spatch",
+            "--sp-file",
+            str(COCCI),
+            "--dir",
+            ".",
+            "--include-headers",
+            "--no-includes",
+            "--use-gitgrep",
+            "--very-quiet",
+            "--jobs",
+            "2",
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    sites = set()
+    for line in result.stdout.splitlines():
+        match = re.match(r"SITE (.+?):(\d+):", line)
+        if match:
+            sites.add((match.group(1).removeprefix("./"), int(match.group(2))))
+    return seconds, sites
+
+
+def section_61(tree: Path) -> None:
+    print(f"== 6.1 tree: {tree}")
+    with tempfile.TemporaryDirectory() as cache:
+        cold = audit_child(tree, "pte-marker", Path(cache), False)
+        warm = audit_child(tree, "pte-marker", Path(cache), False)
+    verdicts: dict[str, int] = {}
+    for site in warm["sites"]:
+        verdicts[site["verdict"]] = verdicts.get(site["verdict"], 0) + 1
+    print(
+        f"whole-tree audit, pte-marker rule: {len(warm['sites'])} sites in {warm['files']} "
+        f"files ({verdicts}); coverage {warm['coverage'][0]}/{warm['coverage'][1]}"
+    )
+    print(f"  cold (no cache): {cold['seconds']:.2f} s, peak RSS {cold['rss_mb']:.0f} MB")
+    print(
+        f"  warm (grep results cached by tree id): {warm['seconds']:.2f} s, "
+        f"peak RSS {warm['rss_mb']:.0f} MB (targets: < 2 s warm, < 500 MB)"
+    )
+    ours = audit_child(tree, "uffd-wp-special-swap-pte", None, True)
+    flagged = {
+        (s["path"], s["line"])
+        for s in ours["sites"]
+        if s["api"] == "pte_to_swp_entry" and s["verdict"] == "unhandled"
+    }
+    after_test = {
+        (s["path"], s["line"])
+        for s in ours["sites"]
+        if s["api"] == "pte_to_swp_entry" and s["verdict"] == "unhandled" and s["from_is_swap_pte"]
+    }
+    spatch_seconds, theirs = spatch(tree)
+    print("question: is_swap_pte() then pte_to_swp_entry() without a special-pte guard")
+    print(
+        f"  reviewtool (uffd-wp rule, case b assumed): {ours['seconds']:.2f} s cold, "
+        f"{len(flagged)} unguarded pte_to_swp_entry() sites, {len(after_test)} of them "
+        "behind an is_swap_pte() test"
+    )
+    print(
+        f"  spatch: {spatch_seconds:.2f} s, {len(theirs)} sites; "
+        f"ratio spatch/reviewtool {spatch_seconds / ours['seconds']:.1f}x"
+    )
+    for label, sites in (
+        ("only spatch", theirs - flagged),
+        ("only reviewtool, behind is_swap_pte()", after_test - theirs),
+        (
+            "only reviewtool, other paths (pte_none/pte_present tests)",
+            flagged - after_test - theirs,
+        ),
+    ):
+        print(f"  {label}: {len(sites)}")
+        for path, line in sorted(sites):
+            print(f"    {path}:{line}")
+
+
+def section_rfc(tree: Path, series: Path) -> None:
+    print(f"== v5.11 tree: {tree}, series {series.name}")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, XDG_CACHE_HOME=cache)
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "reviewtool",
+                    "audit",
+                    str(series),
+                    "--tree",
+                    str(tree),
+                    "--format",
+                    "json",
+                    "--fail-on",
+                    "never",
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+            times.append(time.perf_counter() - start)
+    spatch_seconds, sites = spatch(tree)
+    print(
+        f"reviewtool audit --tree (apply 30 patches, audit 31 states): cold {times[0]:.1f} s, "
+        f"warm {times[1]:.1f} s"
+    )
+    print(f"spatch, one whole-tree run on the base: {spatch_seconds:.1f} s ({len(sites)} sites)")
+    print(
+        f"ratio: the per-patch audit costs {times[0] / spatch_seconds:.2f} (cold) / "
+        f"{times[1] / spatch_seconds:.2f} (warm) spatch runs (target: < 3; spatch on every "
+        "state: 31)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree61", type=Path, default=os.environ.get("REVIEWTOOL_LINUX61_TREE"))
+    parser.add_argument("--tree511", type=Path, default=os.environ.get("REVIEWTOOL_V511_TREE"))
+    parser.add_argument(
+        "--series", type=Path, default=HERE.parent.parent / "shared/series/uffd-wp-rfc-v1.mbox"
+    )
+    args = parser.parse_args()
+    if not args.tree61 and not args.tree511:
+        print(
+            "audit.py: give --tree61 and/or --tree511 (or REVIEWTOOL_LINUX61_TREE / "
+            "REVIEWTOOL_V511_TREE)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.tree61:
+        section_61(args.tree61)
+    if args.tree511 and args.series.is_file():
+        section_rfc(args.tree511, args.series)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
