@@ -21,7 +21,14 @@ from reviewtool.csource import (
     parse_file,
     reparse_function,
 )
-from reviewtool.dataflow import Event, FunctionAnalysis, Requirement, SiteRecord, parameters
+from reviewtool.dataflow import (
+    Event,
+    FunctionAnalysis,
+    Requirement,
+    SiteRecord,
+    parameter_types,
+    parameters,
+)
 from reviewtool.findings import Location
 from reviewtool.rules import ContractRule
 
@@ -203,6 +210,7 @@ class Auditor:
                         function.name,
                         parameters(node),
                         path,
+                        parameter_types(node),
                     )
                     analysis.run(body)
                     sites = list(analysis.sites.values())
@@ -281,15 +289,18 @@ class Auditor:
                     # A forbidden API defined in the tree: its callers are checked as uses.
                     callers.setdefault(f"forbidden:{site.api}", []).append((result, site))
         address_taken = _address_taken(set(summaries), parsed)
+        grounding = _Grounding(callers, address_taken)
         sites: list[CallSite] = []
         for result in results:
             occurrences: dict[tuple[str, str], int] = {}
-            unhandled_uses = [s for s in result.sites if s.violating]
+            unhandled_uses = [
+                s for s in result.sites if s.violating and grounding.status(result, s) == "grounded"
+            ]
             for site in sorted(result.sites, key=lambda s: s.byte):
                 ident = (site.api, site.argument)
                 occurrences[ident] = occurrences.get(ident, 0) + 1
                 verdict, how, evidence = self._verdict(
-                    result, site, unhandled_uses, callers, address_taken, new_cases, live
+                    result, site, unhandled_uses, grounding, new_cases, live
                 )
                 sites.append(
                     CallSite(
@@ -325,8 +336,7 @@ class Auditor:
         result: _FunctionResult,
         site: SiteRecord,
         unhandled_uses: list[SiteRecord],
-        callers: Mapping[str, list[tuple[_FunctionResult, SiteRecord]]],
-        address_taken: set[str],
+        grounding: _Grounding,
         new_cases: frozenset[str],
         live: frozenset[str],
     ) -> tuple[str, str, tuple[Location, ...]]:
@@ -338,20 +348,40 @@ class Auditor:
             if site.violating:
                 evidence = self._evidence(path, site)
                 if site.from_parameter is not None:
-                    chain = callers.get(result.name) or callers.get(f"forbidden:{result.name}", [])
-                    bad = [(r, s) for r, s in chain if s.violating]
-                    if chain and not bad and result.name not in address_taken:
+                    status = grounding.status(result, site)
+                    chain = grounding.callers_of(result)
+                    if status == "clean":
                         where = ", ".join(f"{r.name}() line {s.line}" for r, s in chain[:4])
                         return "handled", f"every caller excludes it ({where})", ()
-                    if bad:
-                        caller, caller_site = bad[0]
-                        chain_evidence = self._evidence(caller.path, caller_site)
+                    if status == "unknown":
+                        parameter = site.from_parameter[1]
+                        why = (
+                            "no caller is visible"
+                            if not chain or result.name in grounding.address_taken
+                            else "its callers' values come from callers not visible"
+                        )
+                        return (
+                            "unknown",
+                            f"({_names(rule, site.violating)}) can reach {site.api}() only "
+                            f"through the parameter `{parameter}`, and {why}",
+                            evidence,
+                        )
+                    grounded = grounding.grounded_caller(result)
+                    if grounded is None:
                         return (
                             "unhandled",
-                            f"({_names(rule, site.violating)}) reaches {site.api}() from "
-                            f"{caller.name}() at {caller.path}:{caller_site.line}",
-                            chain_evidence + evidence,
+                            f"({_names(rule, site.violating)}) reaches {site.api}() unguarded; "
+                            f"no visible caller guards `{site.from_parameter[1]}`",
+                            evidence,
                         )
+                    caller, caller_site = grounded
+                    chain_evidence = self._evidence(caller.path, caller_site)
+                    return (
+                        "unhandled",
+                        f"({_names(rule, site.violating)}) reaches {site.api}() from "
+                        f"{caller.name}() at {caller.path}:{caller_site.line}",
+                        chain_evidence + evidence,
+                    )
                 return (
                     "unhandled",
                     f"({_names(rule, site.violating)}) reaches {site.api}() unguarded",
@@ -488,6 +518,58 @@ class Auditor:
                 )
             )
         return sites
+
+
+class _Grounding:
+    """Whether a violation rooted at a parameter is fed by a real read somewhere up the chain.
+
+    `grounded`: some path from a tracked read (a pte loaded from memory) carries the new case to
+    the use; `clean`: every caller excludes it or passes an untracked value; `unknown`: the
+    chain ends where callers are not visible (none found, or the function's address is taken).
+    """
+
+    def __init__(
+        self,
+        callers: Mapping[str, list[tuple[_FunctionResult, SiteRecord]]],
+        address_taken: set[str],
+    ) -> None:
+        self.callers = callers
+        self.address_taken = address_taken
+        self._memo: dict[tuple[str, str, int], str] = {}
+
+    def callers_of(self, result: _FunctionResult) -> list[tuple[_FunctionResult, SiteRecord]]:
+        return self.callers.get(result.name) or self.callers.get(f"forbidden:{result.name}", [])
+
+    def status(self, result: _FunctionResult, site: SiteRecord) -> str:
+        if not site.violating:
+            return "clean"
+        if site.from_parameter is None:
+            return "grounded"
+        key = (result.path, result.name, site.byte)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = "unknown"  # a cycle through this site grounds nothing
+        chain = self.callers_of(result)
+        if not chain or result.name in self.address_taken:
+            # Nothing visible guards it: a pte parameter is a pte, whoever passes it; a derived
+            # value (an swp_entry_t) with no visible source may never come from a pte.
+            status = "grounded" if site.parameter_holds_value else "unknown"
+        else:
+            statuses = {self.status(r, s) for r, s in chain}
+            status = (
+                "grounded"
+                if "grounded" in statuses
+                else "unknown"
+                if "unknown" in statuses
+                else "clean"
+            )
+        self._memo[key] = status
+        return status
+
+    def grounded_caller(self, result: _FunctionResult) -> tuple[_FunctionResult, SiteRecord] | None:
+        return next(
+            ((r, s) for r, s in self.callers_of(result) if self.status(r, s) == "grounded"), None
+        )
 
 
 def _inside_parsed_call(parsed_file: ParsedFile, line: int, name: str) -> bool:

@@ -83,6 +83,7 @@ class SiteRecord:
     violating: frozenset[str] = frozenset()
     requirement: Requirement | None = None  # set for calls of summarised functions
     from_parameter: tuple[int, str, str] | None = None  # (index, name, path) when param-rooted
+    parameter_holds_value: bool = False  # that parameter is (or points to) the tracked type
 
 
 @dataclass
@@ -155,12 +156,14 @@ class FunctionAnalysis:
         function: str,
         parameters: list[str],
         path: str,
+        parameter_types: list[str] | None = None,
     ) -> None:
         self.rule = rule
         self.live = live
         self.summaries = summaries
         self.function = function
         self.parameters = parameters
+        self.parameter_types = parameter_types or []
         self.path = path
         self.sites: dict[int, SiteRecord] = {}
         self.labels: dict[str, Flow | None] = {}
@@ -783,6 +786,7 @@ class FunctionAnalysis:
             if site.violation is None:
                 site.violation = value
             site.from_parameter = self._parameter_root(value)
+            site.parameter_holds_value = self._holds_value(site.from_parameter)
 
     def _argument_index(self, name: str) -> int:
         if name in self.rule.forbidden:
@@ -790,6 +794,15 @@ class FunctionAnalysis:
         if name in self.rule.predicates:
             return self.rule.predicates[name].argument
         return self.rule.derive.get(name, 0)
+
+    def _holds_value(self, root: tuple[int, str, str] | None) -> bool:
+        """A parameter of the tracked type itself, or a field read through one (vmf->orig_pte):
+        whatever its callers pass is a value of that type, so no visible caller means no guard."""
+        if root is None:
+            return False
+        index, name, path = root
+        declared = self.parameter_types[index] if index < len(self.parameter_types) else ""
+        return path != name or bool(self.rule.value and self.rule.value in declared)
 
     def _parameter_root(self, value: Value) -> tuple[int, str, str] | None:
         """When the value is a by-value parameter or a field of one, (index, name, path)."""
@@ -838,6 +851,8 @@ class FunctionAnalysis:
                 if site.violation is None:
                     site.violation = value
                 site.from_parameter = self._parameter_root(value)
+                site.parameter_holds_value = self._holds_value(site.from_parameter)
+            site.parameter_holds_value = self._holds_value(site.from_parameter)
 
 
 def _substitute(path: str, parameter: str, argument: str) -> str:
@@ -896,6 +911,29 @@ def _declared_name(node: tree_sitter.Node | None) -> str | None:
     while node is not None and node.type != "identifier":
         node = node.child_by_field_name("declarator")
     return _text(node) if node is not None else None
+
+
+def parameter_types(function: tree_sitter.Node) -> list[str]:
+    """The declared type of each parameter (`pte_t`, `struct vm_fault *`), in order."""
+    types = []
+    for parameter in _parameter_nodes(function):
+        declarator = parameter.child_by_field_name("declarator")
+        text = _text(parameter)
+        name = _declared_name(declarator) if declarator is not None else None
+        types.append(text[: text.rfind(name)].strip() if name and name in text else text)
+    return types
+
+
+def _parameter_nodes(function: tree_sitter.Node) -> list[tree_sitter.Node]:
+    declarator = function.child_by_field_name("declarator")
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    if declarator is None:
+        return []
+    parameter_list = declarator.child_by_field_name("parameters")
+    if parameter_list is None:
+        return []
+    return [p for p in parameter_list.named_children if p.type == "parameter_declaration"]
 
 
 def parameters(function: tree_sitter.Node) -> list[str]:
