@@ -135,13 +135,17 @@ def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
         for hunk in change.hunks
         for line in hunk.added
     )
-    chosen = []
-    for name in rule_names():
-        rule = load_rule(name)
-        names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
-        if any(re.search(rf"\b{re.escape(n)}\b", added) for n in names):
-            chosen.append(rule)
-    return chosen
+    rules = [load_rule(name) for name in rule_names()]
+
+    def mentions(names: set[str]) -> bool:
+        return any(re.search(rf"\b{re.escape(n)}\b", added) for n in names)
+
+    # A series that introduces a rule's new case (its `exists_if` names) is that rule's
+    # subject; failing that, any rule whose predicates or forbidden uses the series touches.
+    introducing = [r for r in rules if mentions({n for c in r.cases.values() for n in c.exists_if})]
+    if introducing:
+        return introducing
+    return [r for r in rules if mentions(set(r.predicates) | set(r.forbidden))]
 
 
 def audit_tree(series: Series, options: TreeOptions) -> TreeAudit:

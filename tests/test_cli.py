@@ -194,3 +194,104 @@ def test_main_uses_sys_argv(monkeypatch: pytest.MonkeyPatch, clean: Path, capsys
     assert cli.main() == 0
     capsys.readouterr()
     assert AUTHOR
+
+
+def test_list_rules(capsys: Capture) -> None:
+    result = run_cli(capsys, "audit", "--list-rules")
+    assert result.code == 0
+    ids = [line.split()[0] for line in result.out.splitlines()]
+    assert {"uffd-wp-special-swap-pte", "pte-marker"} <= set(ids)
+
+
+def test_tree_options_need_a_tree(clean: Path, capsys: Capture) -> None:
+    result = run_cli(capsys, "audit", str(clean), "--base", "HEAD")
+    assert result.code == ExitCode.INPUT
+    assert "need --tree" in result.err
+
+
+def test_unknown_rule_and_bad_tree(clean: Path, tmp_path: Path, capsys: Capture) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "x"],
+        check=True,
+        env={
+            "GIT_AUTHOR_NAME": "a",
+            "GIT_AUTHOR_EMAIL": "a@b",
+            "GIT_COMMITTER_NAME": "a",
+            "GIT_COMMITTER_EMAIL": "a@b",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    result = run_cli(capsys, "audit", str(clean), "--tree", str(repo), "--rule", "nope")
+    assert result.code == ExitCode.INPUT
+    assert "no such rule" in result.err
+    not_git = tmp_path / "plain"
+    not_git.mkdir()
+    result = run_cli(capsys, "audit", str(clean), "--tree", str(not_git))
+    assert result.code == ExitCode.INPUT
+    assert "not a git tree" in result.err
+
+
+def test_tree_mode_on_the_demo(tmp_path: Path, capsys: Capture) -> None:
+    import json
+    import subprocess
+
+    from tests.conftest import FIXTURES
+
+    tree = tmp_path / "demo-tree"
+    subprocess.run(
+        ["git", "clone", "-q", str(FIXTURES / "tree" / "demo-tree.bundle"), str(tree)], check=True
+    )
+    demo = FIXTURES / "demo" / "demo.mbox"
+    rule = FIXTURES / "demo" / "pte-demo.toml"
+    result = run_cli(
+        capsys,
+        "audit",
+        str(demo),
+        "--tree",
+        str(tree),
+        "--rule",
+        str(rule),
+        "--format",
+        "json",
+        "--no-cache",
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    deltas = [p["callsites_delta"] for p in data["series"]["patches"]]
+    # Patch 1 makes a marker pte possible; patch 2 teaches the decoders about it.
+    assert len(deltas[0]["unhandled"]) == 5 and deltas[0]["resolved"] == []
+    assert deltas[1]["unhandled"] == [] and sorted(deltas[1]["resolved"]) == sorted(
+        deltas[0]["unhandled"]
+    )
+    assert all(s["verdict"] == "handled" for s in data["callsites"])
+    assert data["coverage"]["parsed_call_sites"] == data["coverage"]["textual_calls"] == 9
+    sarif = run_cli(
+        capsys,
+        "audit",
+        str(demo),
+        "--tree",
+        str(tree),
+        "--rule",
+        str(rule),
+        "--format",
+        "sarif",
+        "--no-cache",
+    )
+    assert sarif.code == 0
+    markdown = run_cli(
+        capsys,
+        "audit",
+        str(demo),
+        "--tree",
+        str(tree),
+        "--rule",
+        str(rule),
+        "--format",
+        "markdown",
+        "--no-cache",
+    )
+    assert "patch 1: 5 made unhandled, 0 resolved" in markdown.out
