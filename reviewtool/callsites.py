@@ -478,7 +478,9 @@ class Auditor:
         parsed_count = 0
         unparsed: list[Unparsed] = []
         for path, parsed_file in parsed.items():
-            for call in parsed_file.calls(frozenset(watched)):
+            for call in parsed_file.calls(self.rule.names):
+                if call.name not in watched:
+                    continue
                 textual += 1
                 if (path, call.line, call.name) in found:
                     parsed_count += 1

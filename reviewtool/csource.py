@@ -35,6 +35,7 @@ class MacroTable:
     erase: re.Pattern[bytes]
     erase_with_arguments: re.Pattern[bytes]
     iterator: re.Pattern[str]
+    iterator_call: re.Pattern[bytes]
 
 
 @functools.cache
@@ -46,6 +47,8 @@ def macro_table(path: Path = QUERY_DIR / "kernel-macros.toml") -> MacroTable:
         erase=re.compile(rf"\b(?:{words})\b".encode()),
         erase_with_arguments=re.compile(rf"\b(?:{with_arguments})\s*\(".encode()),
         iterator=re.compile(data["iterator_pattern"]),
+        # A quick pre-filter: identifiers that could be iterators, followed by `(`.
+        iterator_call=re.compile(rb"\b(\w*(?:for_?each|foreach)\w*)(\s*)\("),
     )
 
 
@@ -93,7 +96,7 @@ def normalize(source: bytes, masked: bytes | None = None) -> bytes:
         end = _closing_paren(masked, match.end() - 1)
         if end > 0:
             _blank(data, match.start(), end)
-    for match in re.finditer(rb"\b([A-Za-z_]\w*)(\s*)\(", masked):
+    for match in table.iterator_call.finditer(masked):
         name = match.group(1).decode()
         if not table.iterator.match(name) or _is_directive_line(masked, match.start()):
             continue
