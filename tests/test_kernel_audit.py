@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewtool.callsites import CallSite
 from reviewtool.rules import load_rule
 from reviewtool.treeaudit import audit_revision
 from tests.helpers import run_cli
@@ -52,12 +53,8 @@ def grep_inventory(tree: Path, rev: str, names: tuple[str, ...]) -> Counter[tupl
     return found
 
 
-def our_inventory(sites: list[object]) -> Counter[tuple[str, int, str]]:
-    return Counter(
-        (s.path, s.line, s.api)
-        for s in sites  # type: ignore[attr-defined]
-        if s.api in WATCHED
-    )  # type: ignore[attr-defined]
+def our_inventory(sites: list[CallSite]) -> Counter[tuple[str, int, str]]:
+    return Counter((s.path, s.line, s.api) for s in sites if s.api in WATCHED)
 
 
 @pytest.mark.skipif(not LINUX61, reason="REVIEWTOOL_LINUX61_TREE is not set")
