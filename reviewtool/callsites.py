@@ -35,6 +35,7 @@ from reviewtool.rules import ContractRule
 log = logging.getLogger(__name__)
 
 _MAX_ROUNDS = 6
+_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ class Auditor:
             if new == summaries:
                 break
             summaries = new
-            wanted = set(summaries) - searched
+            # A static function of a .c file is called from its own file only: no search.
+            wanted = {name for name in summaries if "::" not in name} - searched
             if wanted:
                 searched |= wanted
                 extra = find_callers(wanted) - set(parsed)
@@ -225,14 +227,26 @@ class Auditor:
         key = ("relevant", self.rule.id, names)
         cached = parsed_file.memo.get(key)
         if cached is None:
-            relevant: list[tuple[Function, bytes]] = []
-            cached = relevant
+            cached = [
+                (function, parsed_file.source[function.node.start_byte : function.node.end_byte])
+                for function, called in self._called_names(parsed_file)
+                if called & names
+            ]
+            parsed_file.memo[key] = cached
+        assert isinstance(cached, list)
+        return cached
+
+    def _called_names(self, parsed_file: ParsedFile) -> list[tuple[Function, frozenset[str]]]:
+        """Each function with the names it calls (`name(` in its text), once per file."""
+        key = ("called", self.rule.names)
+        cached = parsed_file.memo.get(key)
+        if cached is None:
+            found: list[tuple[Function, frozenset[str]]] = []
             for function in self._functions_of(parsed_file):
                 node = function.node
                 text = parsed_file.masked[node.start_byte : node.end_byte]
-                if pattern.search(text):
-                    relevant.append((function, parsed_file.source[node.start_byte : node.end_byte]))
-            parsed_file.memo[key] = cached
+                found.append((function, frozenset(m.decode() for m in _CALLED.findall(text))))
+            cached = parsed_file.memo[key] = found
         assert isinstance(cached, list)
         return cached
 

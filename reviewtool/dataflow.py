@@ -13,6 +13,7 @@ like forbidden uses, with the callee's requirement mapped onto the arguments.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -521,19 +522,19 @@ class FunctionAnalysis:
         """`target` changed: forget it and every value read through it.
 
         Values derived from it keep what they were: they become snapshots."""
-        pattern = re.compile(rf"(?<![\w.>]){re.escape(target)}(?![\w])")
-        hit = [k for k in flow.values if k == target or pattern.search(k)]
+        pattern = _mention_pattern(target)
+
+        def mentions(key: str) -> bool:
+            return key == target or (target in key and pattern.search(key) is not None)
+
+        hit = [k for k in flow.values if mentions(k)]
         for key, source in list(flow.derived.items()):
-            if source in hit and not (key == target or pattern.search(key)):
+            if source in hit and not mentions(key):
                 flow.values[key] = flow.values[source]
                 del flow.derived[key]
         for key in hit:
             del flow.values[key]
-        for key in [
-            k
-            for k, v in flow.derived.items()
-            if k == target or pattern.search(k) or pattern.search(v)
-        ]:
+        for key in [k for k, v in flow.derived.items() if mentions(k) or mentions(v)]:
             del flow.derived[key]
 
     # -- conditions -------------------------------------------------------------------------
@@ -853,6 +854,11 @@ class FunctionAnalysis:
                 site.from_parameter = self._parameter_root(value)
                 site.parameter_holds_value = self._holds_value(site.from_parameter)
             site.parameter_holds_value = self._holds_value(site.from_parameter)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mention_pattern(target: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.>]){re.escape(target)}(?![\w])")
 
 
 def _substitute(path: str, parameter: str, argument: str) -> str:

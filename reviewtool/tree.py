@@ -213,7 +213,7 @@ class Workspace:
 
     def apply_series(self, patches: Sequence[Patch], base: str, *, strict: bool) -> list[Applied]:
         """Apply each patch in turn on base, one commit per patch."""
-        self.git("read-tree", base, index=True)
+        self._reset_index(base)
         parent = base
         results: list[Applied] = []
         for patch in patches:
@@ -225,6 +225,11 @@ class Workspace:
             results.append(applied)
             parent = applied.commit
         return results
+
+    def _reset_index(self, commit: str) -> None:
+        """The private index at commit; split, so that each patch rewrites only its changes."""
+        self.git("read-tree", commit, index=True)
+        self.git("update-index", "--split-index", index=True)
 
     def _apply_one(self, patch: Patch, parent: str) -> Applied:
         diff = patch.diff_text.encode("utf-8", "surrogateescape")
@@ -240,7 +245,7 @@ class Workspace:
             )
             if result.returncode == 0:
                 return Applied(patch.number, status, method, self._commit(patch, parent), changed)
-            self.git("read-tree", parent, index=True)  # undo a conflicted 3-way attempt
+            self._reset_index(parent)  # undo a conflicted 3-way attempt
         failures = self._apply_hunks(patch, parent)
         return Applied(
             patch.number,
