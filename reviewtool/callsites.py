@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reviewtool.csource import (
     Function,
@@ -26,6 +26,7 @@ from reviewtool.dataflow import (
     FunctionAnalysis,
     Requirement,
     SiteRecord,
+    Value,
     parameter_types,
     parameters,
 )
@@ -101,7 +102,9 @@ class _Context:
     """Per-run caches shared across tree states: parsed files by blob id."""
 
     parsed: dict[str, ParsedFile] = field(default_factory=dict)
-    analysed: dict[tuple[object, ...], list[SiteRecord]] = field(default_factory=dict)
+    analysed: dict[tuple[object, ...], tuple[tuple[int, int], list[SiteRecord]]] = field(
+        default_factory=dict
+    )
 
 
 FileReader = Callable[[str], tuple[str, bytes] | None]  # path -> (blob id, content)
@@ -171,7 +174,7 @@ class Auditor:
             pattern = re.compile(
                 rb"\b(" + b"|".join(re.escape(n.encode()) for n in case.exists_if) + rb")\b"
             )
-            if any(pattern.search(f.masked) for f in parsed.values()):
+            if any(_mentions(f, pattern) for f in parsed.values()):
                 live.add(case.name)
         return frozenset(live)
 
@@ -196,14 +199,21 @@ class Auditor:
                 if body is None:
                     continue
                 called = sorted(n for n in local if n.encode() in text)
+                # Keyed by the function's text, not its place: a patch that only moves a
+                # function (lines added above it) reuses the analysis, shifted.
                 cache_key = (
                     path,
                     hashlib.sha1(text).hexdigest(),
-                    node.start_byte,
                     live,
-                    tuple((n, local[n]) for n in called),
+                    tuple((n, tuple(map(_identity, local[n]))) for n in called),
                 )
-                sites = self.context.analysed.get(cache_key)
+                start = (node.start_point[0], node.start_byte)
+                cached = self.context.analysed.get(cache_key)
+                sites = None
+                if cached is not None:
+                    (old_line, old_byte), old_sites = cached
+                    sites = _shifted(old_sites, start[0] - old_line, start[1] - old_byte)
+                    sites = _current_requirements(sites, local)
                 if sites is None:
                     analysis = FunctionAnalysis(
                         self.rule,
@@ -216,7 +226,7 @@ class Auditor:
                     )
                     analysis.run(body)
                     sites = list(analysis.sites.values())
-                    self.context.analysed[cache_key] = sites
+                    self.context.analysed[cache_key] = (start, sites)
                 results.append(_FunctionResult(path, function.name, function.static, sites))
         return results
 
@@ -534,6 +544,69 @@ class Auditor:
                 )
             )
         return sites
+
+
+def _mentions(parsed_file: ParsedFile, pattern: re.Pattern[bytes]) -> bool:
+    key = ("mentions", pattern.pattern)
+    found = parsed_file.memo.get(key)
+    if found is None:
+        found = parsed_file.memo[key] = pattern.search(parsed_file.masked) is not None
+    return bool(found)
+
+
+def _identity(requirement: Requirement) -> tuple[object, ...]:
+    """A requirement without the line of its use, which moves when the callee's file changes."""
+    return (
+        requirement.function,
+        requirement.parameter,
+        requirement.path,
+        requirement.parameter_name,
+        requirement.cases,
+        requirement.api,
+        requirement.file,
+    )
+
+
+def _current_requirements(
+    sites: list[SiteRecord], summaries: Mapping[str, tuple[Requirement, ...]]
+) -> list[SiteRecord]:
+    """Point reused sites at this state's requirements (same identity, current use line)."""
+    current = {_identity(r): r for requirements in summaries.values() for r in requirements}
+    result = []
+    for original in sites:
+        site = original
+        if site.requirement is not None:
+            site = replace(
+                site, requirement=current.get(_identity(site.requirement), site.requirement)
+            )
+        result.append(site)
+    return result
+
+
+def _shifted(sites: list[SiteRecord], lines: int, offset: int) -> list[SiteRecord]:
+    """The same analysis for the same function text placed `lines` lower in its file."""
+    if not lines and not offset:
+        return sites
+    return [
+        replace(
+            site,
+            byte=site.byte + offset,
+            line=site.line + lines,
+            value=_shift_value(site.value, lines),
+            violation=_shift_value(site.violation, lines),
+        )
+        for site in sites
+    ]
+
+
+def _shift_value(value: Value | None, lines: int) -> Value | None:
+    if value is None:
+        return None
+    return replace(
+        value,
+        trail=tuple(replace(e, line=e.line + lines) for e in value.trail),
+        excluded=tuple((c, replace(e, line=e.line + lines)) for c, e in value.excluded),
+    )
 
 
 class _Grounding:

@@ -213,18 +213,20 @@ class Workspace:
 
     def apply_series(self, patches: Sequence[Patch], base: str, *, strict: bool) -> list[Applied]:
         """Apply each patch in turn on base, one commit per patch."""
+        return list(self.apply_each(patches, base, strict=strict))
+
+    def apply_each(self, patches: Sequence[Patch], base: str, *, strict: bool) -> Iterator[Applied]:
+        """Apply the patches one by one, yielding each result as soon as it is committed."""
         self._reset_index(base)
         parent = base
-        results: list[Applied] = []
         for patch in patches:
             applied = self._apply_one(patch, parent)
             if applied.status == "failed" and strict:
                 detail = "; ".join(f.describe() for f in applied.failures)
                 raise ApplyError(f"patch {patch.number} does not apply: {detail}")
             log.info("patch %d: %s (%s)", patch.number, applied.status, applied.method)
-            results.append(applied)
+            yield applied
             parent = applied.commit
-        return results
 
     def _reset_index(self, commit: str) -> None:
         """The private index at commit; split, so that each patch rewrites only its changes."""
@@ -362,6 +364,73 @@ def open_state(
     strict: bool,
 ) -> TreeState:
     """Choose the base, apply the series, and describe the result."""
+    base, source = choose_base(workspace, base_option, series_base)
+    applied = workspace.apply_series(patches, base, strict=strict)
+    return TreeState(str(workspace.tree), base, source, tuple(applied))
+
+
+class BackgroundApply:
+    """Applies the series in a thread, so that auditing state k overlaps applying patch k+1.
+
+    `results()` yields each Applied in order as it is ready (re-iterable); errors from the
+    thread are raised in the caller. Use as a context manager: leaving stops and joins it.
+    """
+
+    def __init__(
+        self, workspace: Workspace, patches: Sequence[Patch], base: str, strict: bool
+    ) -> None:
+        import queue
+        import threading
+
+        self._queue: queue.Queue[Applied | BaseException | None] = queue.Queue()
+        self._done: list[Applied] = []
+        self._finished = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._work, args=(workspace, patches, base, strict), daemon=True
+        )
+
+    def _work(
+        self, workspace: Workspace, patches: Sequence[Patch], base: str, strict: bool
+    ) -> None:
+        try:
+            for applied in workspace.apply_each(patches, base, strict=strict):
+                self._queue.put(applied)
+                if self._stop.is_set():
+                    break
+            self._queue.put(None)
+        except BaseException as error:  # handed to the consumer, raised there
+            self._queue.put(error)
+
+    def __enter__(self) -> BackgroundApply:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def results(self) -> Iterator[Applied]:
+        yield from list(self._done)
+        while not self._finished:
+            item = self._queue.get()
+            if item is None:
+                self._finished = True
+            elif isinstance(item, BaseException):
+                self._finished = True
+                raise item
+            else:
+                self._done.append(item)
+                yield item
+
+    def all(self) -> tuple[Applied, ...]:
+        for _ in self.results():
+            pass
+        return tuple(self._done)
+
+
+def choose_base(workspace: Workspace, base_option: str | None, series_base: str) -> tuple[str, str]:
+    """The base commit and what chose it: --base, the series' base-commit:, or HEAD."""
     if base_option:
         base = workspace.resolve(base_option)
         if base is None:
@@ -374,5 +443,4 @@ def open_state(
         if head is None:
             raise InputError(f"{workspace.tree}: the tree has no commits")
         base, source = head, "HEAD"
-    applied = workspace.apply_series(patches, base, strict=strict)
-    return TreeState(str(workspace.tree), base, source, tuple(applied))
+    return base, source

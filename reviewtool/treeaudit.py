@@ -7,11 +7,12 @@ which sites it made unhandled and which it resolved.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,14 @@ from reviewtool.errors import ToolchainError
 from reviewtool.findings import Finding, Rule, Severity
 from reviewtool.rules import ContractRule, load_rule, rule_names
 from reviewtool.series import Series
-from reviewtool.tree import BlobReader, TreeState, Workspace, open_state
+from reviewtool.tree import (
+    Applied,
+    BackgroundApply,
+    BlobReader,
+    TreeState,
+    Workspace,
+    choose_base,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,17 +159,16 @@ def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
 def audit_tree(series: Series, options: TreeOptions) -> TreeAudit:
     rules = choose_rules(series, options.rules)
     with Workspace(options.tree) as workspace:
-        state = open_state(
-            workspace,
-            series.patches,
-            base_option=options.base,
-            series_base=series.base_commit,
-            strict=options.strict_apply,
-        )
-        index = NameIndex(options.tree, state.base, options.cache_dir)
-        with workspace.blobs() as blobs:
-            audits = tuple(_audit_rule(rule, workspace, state, index, blobs) for rule in rules)
-    return TreeAudit(state, audits)
+        base, source = choose_base(workspace, options.base, series.base_commit)
+        with BackgroundApply(workspace, series.patches, base, options.strict_apply) as applier:
+            index = NameIndex(options.tree, base, options.cache_dir)
+            with workspace.blobs() as blobs:
+                audits = tuple(
+                    _audit_rule(rule, workspace, base, applier.results(), index, blobs)
+                    for rule in rules
+                )
+            applied = applier.all()
+    return TreeAudit(TreeState(str(options.tree), base, source, applied), audits)
 
 
 class _Contents:
@@ -207,16 +214,22 @@ class _Contents:
 
 
 def _audit_rule(
-    rule: ContractRule, workspace: Workspace, state: TreeState, index: NameIndex, blobs: BlobReader
+    rule: ContractRule,
+    workspace: Workspace,
+    base: str,
+    applied: Iterator[Applied],
+    index: NameIndex,
+    blobs: BlobReader,
 ) -> RuleAudit:
     auditor = Auditor(rule)
     names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
-    numbers = [0] + [applied.number for applied in state.applied]
+    numbers: list[int] = []
     audits: list[StateAudit] = []
     contents = _Contents(workspace, blobs)
-    for number in numbers:
-        commit = state.commit_after(number)
-        changed = set(workspace.changed_between(state.base, commit)) if number else set()
+    states = itertools.chain([(0, base)], ((a.number, a.commit) for a in applied))
+    for number, commit in states:
+        numbers.append(number)
+        changed = set(workspace.changed_between(base, commit)) if number else set()
         contents.at(commit, changed)
 
         def candidates(wanted: set[str], changed: set[str] = changed) -> set[str]:
