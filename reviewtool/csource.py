@@ -141,12 +141,16 @@ def textual_calls(
         rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(wanted)) + rb")\s*\("
     )
     calls: list[TextualCall] = []
-    macro_lines = _macro_lines(masked)
+    macro_lines: set[int] | None = None
+    line, counted = 1, 0
     for match in pattern.finditer(masked):
         if _is_definition(masked, match.start(), match.group(1)):
             continue
-        line = masked.count(b"\n", 0, match.start()) + 1
+        line += masked.count(b"\n", counted, match.start())
+        counted = match.start()
         column = match.start() - (masked.rfind(b"\n", 0, match.start()) + 1) + 1
+        if macro_lines is None:
+            macro_lines = _macro_lines(masked) if b"#" in masked else set()
         calls.append(TextualCall(match.group(1).decode(), line, column, line in macro_lines))
     return calls
 
