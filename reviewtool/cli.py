@@ -16,7 +16,9 @@ from reviewtool import __version__
 from reviewtool.errors import ExitCode, InputError, ReviewtoolError
 
 if TYPE_CHECKING:
+    from reviewtool.build import BuildOptions
     from reviewtool.mail import Source
+    from reviewtool.report import Report
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,12 @@ class OutputFormat(str, Enum):
     json = "json"
     markdown = "markdown"
     sarif = "sarif"
+
+
+class Toolchain(str, Enum):
+    auto = "auto"
+    gcc = "gcc"
+    clang = "clang"
 
 
 class FailOn(str, Enum):
@@ -149,14 +157,32 @@ def audit(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option(help="Keep no cache between runs.")] = False,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build", help="With --tree, also cross-build every patch (see `reviewtool build`)."
+        ),
+    ] = False,
+    arch: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --build: architectures to build (repeatable or comma "
+            "separated; default: those the series touches, plus the host).",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="With --build: architectures built at once.", min=1)
+    ] = 2,
+    toolchain: Annotated[
+        Toolchain, typer.Option(help="With --build: the compiler to use.")
+    ] = Toolchain.auto,
 ) -> int:
     """Audit a patch series: parse it, check that it is well formed, and report findings.
 
     With --tree, also apply it to a kernel tree and audit every call site of the APIs whose
     contract the series changes, tree-wide, for the base and after each patch.
     """
-    from reviewtool.findings import Severity
-    from reviewtool.render import RenderOptions, render
     from reviewtool.review import AuditOptions, run
 
     if list_rules:
@@ -177,9 +203,112 @@ def audit(
             rules=tuple(rule or ()),
             cache_dir=None if no_cache else (cache_dir or _default_cache()),
         )
-    elif base or rule or strict_apply:
-        raise InputError("--base, --rule and --strict-apply need --tree")
-    report = run(sources, AuditOptions(revision=revision, keep_going=keep_going, tree=tree_options))
+    elif base or rule or strict_apply or build:
+        raise InputError("--base, --rule, --strict-apply and --build need --tree")
+    build_options = None
+    if build and tree is not None:
+        build_options = _build_options(tree, base, arch, jobs, toolchain, cache_dir, no_cache)
+    report = run(
+        sources,
+        AuditOptions(
+            revision=revision, keep_going=keep_going, tree=tree_options, build=build_options
+        ),
+    )
+    return _finish(report, output_format, output, fail_on)
+
+
+@app.command("build")
+def build_command(
+    series: Annotated[
+        list[str],
+        typer.Argument(help="The series (as for audit).", show_default=False),
+    ],
+    tree: Annotated[
+        Path,
+        typer.Option(
+            help="The kernel git tree to apply the series to and build.",
+            file_okay=False,
+            show_default=False,
+        ),
+    ],
+    arch: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Architectures to build (repeatable or comma separated; default: "
+            "every arch/<arch> the series touches, plus the host for generic code). "
+            "Also selects a shard for `reviewtool merge`.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Architectures built at once.", min=1)] = 2,
+    toolchain: Annotated[Toolchain, typer.Option(help="The compiler to use.")] = Toolchain.auto,
+    base: Annotated[
+        str | None,
+        typer.Option(help="Apply on this revision (default as for audit).", show_default=False),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = OutputFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to FILE.", dir_okay=False, show_default=False
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Exit 1 when a finding is at or above this severity.")
+    ] = FailOn.error,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where build directories are kept (default: $XDG_CACHE_HOME/reviewtool).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option(help="Build in a fresh directory.")] = False,
+) -> int:
+    """Cross-build every patch of a series on every architecture it touches.
+
+    The base is built first; after each patch only the objects whose dependencies changed are
+    rebuilt, and only the warnings and errors the patch adds are reported.
+    """
+    from reviewtool.review import AuditOptions, run
+
+    sources = _sources(series)
+    if output is not None:
+        _refuse_overwriting_input(output, sources)
+    options = _build_options(tree, base, arch, jobs, toolchain, cache_dir, no_cache)
+    report = run(sources, AuditOptions(build=options, checks=False))
+    return _finish(report, output_format, output, fail_on)
+
+
+def _build_options(
+    tree: Path,
+    base: str | None,
+    arch: list[str] | None,
+    jobs: int,
+    toolchain: Toolchain,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> BuildOptions:
+    from reviewtool.build import BuildOptions
+
+    names = tuple(n.strip() for value in (arch or []) for n in value.split(",") if n.strip())
+    cache = cache_dir or _default_cache()
+    if no_cache:
+        cache = Path(tempfile.mkdtemp(prefix="reviewtool-build-"))
+    return BuildOptions(
+        tree=tree, base=base, arches=names, jobs=jobs, toolchain=toolchain.value, cache_dir=cache
+    )
+
+
+def _finish(
+    report: Report, output_format: OutputFormat, output: Path | None, fail_on: FailOn
+) -> int:
+    from reviewtool.findings import Severity
+    from reviewtool.render import RenderOptions, render
+
     rich = output is None and output_format is OutputFormat.text and sys.stdout.isatty()
     width = _terminal_width() if rich else 100
     text = render(report, output_format.value, RenderOptions(rich=rich, width=width))
@@ -187,6 +316,45 @@ def audit(
     if fail_on is FailOn.never:
         return ExitCode.OK
     return ExitCode.FINDINGS if report.worst_at_least(Severity(fail_on.value)) else ExitCode.OK
+
+
+@app.command()
+def merge(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSON reports of shards of one run (`--format json`).",
+            exists=False,
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the merged JSON to FILE.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Exit 1 when a merged finding is at or above this severity.")
+    ] = FailOn.error,
+) -> int:
+    """Merge JSON reports of one series built in shards (one per --arch) into one report."""
+    from reviewtool.merge import merge_reports
+
+    merged = merge_reports(reports)
+    import json
+
+    _emit(json.dumps(merged, indent=2, sort_keys=True, ensure_ascii=False) + "\n", output)
+    if fail_on is FailOn.never:
+        return ExitCode.OK
+    ranks = {"error": 3, "warning": 2, "note": 1}
+    threshold = ranks[fail_on.value]
+    worst = max((ranks[f["severity"]] for f in merged["findings"]), default=0)
+    return ExitCode.FINDINGS if worst >= threshold else ExitCode.OK
 
 
 @app.command()

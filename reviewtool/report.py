@@ -10,6 +10,7 @@ from reviewtool.findings import Finding, Rule, Severity, count_by_severity, sort
 from reviewtool.series import Series
 
 if TYPE_CHECKING:
+    from reviewtool.build import BuildResult
     from reviewtool.treeaudit import TreeAudit
 
 SCHEMA_VERSION = 1
@@ -23,6 +24,7 @@ class Report:
     rules: tuple[Rule, ...]
     tool_version: str = __version__
     tree: TreeAudit | None = None
+    builds: BuildResult | None = None
 
     @property
     def counts(self) -> dict[Severity, int]:
@@ -42,7 +44,13 @@ def make_report(
     findings: list[Finding],
     rules: tuple[Rule, ...],
     tree: TreeAudit | None = None,
+    builds: BuildResult | None = None,
 ) -> Report:
     return Report(
-        sources=sources, series=series, findings=sort_findings(findings), rules=rules, tree=tree
+        sources=sources,
+        series=series,
+        findings=sort_findings(findings),
+        rules=rules,
+        tree=tree,
+        builds=builds,
     )

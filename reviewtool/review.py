@@ -13,6 +13,7 @@ from reviewtool.report import Report, make_report
 from reviewtool.series import build_series
 
 if TYPE_CHECKING:
+    from reviewtool.build import BuildOptions
     from reviewtool.treeaudit import TreeOptions
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ class AuditOptions:
     revision: int | None = None
     keep_going: bool = False
     tree: TreeOptions | None = None
+    build: BuildOptions | None = None
+    checks: bool = True  # the series checks (off for `reviewtool build`)
 
 
 def run(sources: Sequence[Source], options: AuditOptions) -> Report:
@@ -33,7 +36,7 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
     log.info("read %d messages", len(mails))
     series = build_series(mails, revision=options.revision, keep_going=options.keep_going)
     log.info("series v%d: %d of %d patches", series.revision, len(series.patches), series.expected)
-    findings = check_series(series)
+    findings = check_series(series) if options.checks else []
     log.info("series checks: %d findings", len(findings))
     rules = tuple(RULES.values())
     tree = None
@@ -43,4 +46,14 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
         tree = audit_tree(series, options.tree)
         findings += tree_findings(tree)
         rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
-    return make_report(tuple(source.name for source in sources), series, findings, rules, tree)
+    builds = None
+    if options.build is not None:
+        from reviewtool.build import BUILD_RULE, build_findings
+        from reviewtool.build import build_series as run_builds
+
+        builds = run_builds(series, options.build)
+        findings += build_findings(builds)
+        rules += (BUILD_RULE,)
+    return make_report(
+        tuple(source.name for source in sources), series, findings, rules, tree, builds
+    )

@@ -82,3 +82,37 @@ def tree_lines(report: Report) -> list[str]:
                     f"{len(delta.resolved)} resolved"
                 )
     return lines
+
+
+_SHORT = {
+    "ok": "ok",
+    "new_warnings": "WARN",
+    "new_errors": "ERROR",
+    "preexisting": "pre",
+    "not_built": "n/b",
+}
+
+
+def build_lines(report: Report) -> list[str]:
+    """The patch x architecture matrix, then why each not-built column is not built."""
+    builds = report.builds
+    if builds is None:
+        return []
+    names = list(builds.arches)
+    width = max([8, *(len(n) for n in names)])
+    lines = [
+        "Builds (patch x arch): " + "; ".join(f"{k} = {v}" for k, v in _SHORT.items()),
+        "  patch " + "".join(f"{n:>{width + 1}}" for n in names),
+    ]
+    by_patch: dict[int, dict[str, str]] = {}
+    for cell in builds.cells:
+        by_patch.setdefault(cell.patch, {})[cell.arch] = _SHORT[cell.status]
+    for patch, row in sorted(by_patch.items()):
+        label = "base" if patch == 0 else str(patch)
+        lines.append(f"  {label:>5} " + "".join(f"{row.get(n, '-'):>{width + 1}}" for n in names))
+    seen: set[tuple[str, str]] = set()
+    for cell in builds.cells:
+        if cell.reason and (cell.arch, cell.reason) not in seen:
+            seen.add((cell.arch, cell.reason))
+            lines.append(f"  {cell.arch}: {cell.reason}")
+    return lines

@@ -19,6 +19,32 @@ def render(report: Report) -> str:
 
 def to_dict(report: Report) -> dict[str, Any]:
     data = _series_report(report)
+    if report.builds is not None:
+        data["builds"] = [
+            {
+                "patch": cell.patch,
+                "arch": cell.arch,
+                "status": cell.status,
+                "objects": list(cell.objects),
+                "new_diagnostics": [
+                    {
+                        "path": d.path,
+                        "line": d.line,
+                        "column": d.column,
+                        "severity": d.severity,
+                        "flag": d.flag,
+                        "message": d.message,
+                        "function": d.function,
+                    }
+                    for d in cell.new_diagnostics
+                ],
+                "preexisting_count": cell.preexisting_count,
+                "reason": cell.reason,
+                "toolchain": cell.toolchain,
+                "command": cell.command,
+            }
+            for cell in report.builds.cells
+        ]
     if report.tree is not None:
         data.update(_tree(report.tree))
         for patch in data["series"]["patches"]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewtool.findings import Finding
-from reviewtool.render.common import headline, patch_label, place, totals, tree_lines
+from reviewtool.render.common import build_lines, headline, patch_label, place, totals, tree_lines
 from reviewtool.report import Report
 
 _ICONS = {"error": ":x:", "warning": ":warning:", "note": ":information_source:"}
@@ -28,6 +28,10 @@ def render(report: Report) -> str:
     if report.tree is not None:
         lines += ["", "<details><summary>Tree audit</summary>", "", "```"]
         lines += tree_lines(report)
+        lines += ["```", "", "</details>"]
+    if report.builds is not None:
+        lines += ["", "<details><summary>Builds</summary>", "", "```"]
+        lines += build_lines(report)
         lines += ["```", "", "</details>"]
     groups = [None, 0, *(p.number for p in series.patches)]
     for number in dict.fromkeys(groups):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 
 from reviewtool.render import RenderOptions
-from reviewtool.render.common import headline, patch_label, place, plural, totals, tree_lines
+from reviewtool.render.common import (
+    build_lines,
+    headline,
+    patch_label,
+    place,
+    plural,
+    totals,
+    tree_lines,
+)
 from reviewtool.report import Report
 
 
@@ -32,6 +40,8 @@ def _plain(report: Report) -> str:
     lines.append("")
     if report.tree is not None:
         lines += [*tree_lines(report), ""]
+    if report.builds is not None:
+        lines += [*build_lines(report), ""]
     lines.append(f"Findings: {totals(report)}")
     for finding in report.findings:
         where = place(finding)
@@ -69,6 +79,10 @@ def _rich(report: Report, options: RenderOptions) -> str:
     if report.tree is not None:
         console.print()
         for line in tree_lines(report):
+            console.print(_escape(line))
+    if report.builds is not None:
+        console.print()
+        for line in build_lines(report):
             console.print(_escape(line))
     console.print(f"\n[bold]Findings:[/bold] {totals(report)}")
     if report.findings:
