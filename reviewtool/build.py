@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import platform
+import re
 import shlex
 import shutil
 from collections.abc import Callable, Sequence
@@ -317,24 +318,38 @@ class Builder:
         )
 
     def build_objects(self, build: _ArchBuild, objects: list[str]) -> None:
-        """Compile objects one make run each (so output is attributed), recording results."""
-        extra = (["W=1"] if build.w1 else []) + (["C=1"] if self.options.sparse else [])
-        for obj in objects:
-            if obj in build.unbuildable:
-                continue
-            try:
-                result = self._make(build, [obj], extra=extra)
-            except ToolchainError as error:  # a timeout
+        """Compile objects in one sequential make run (-k, -j1), so that each compiler's
+        output follows the `CC <object>` line Kbuild prints for it, and record the results."""
+        targets = [o for o in objects if o not in build.unbuildable]
+        if not targets:
+            return
+        extra = [
+            "-k",
+            "-j1",
+            *(["W=1"] if build.w1 else []),
+            *(["C=1"] if self.options.sparse else []),
+        ]
+        try:
+            result = self._make(build, targets, extra=extra)
+        except ToolchainError as error:  # a timeout: nothing of this run can be trusted
+            for obj in targets:
                 build.objects_state[obj] = _ObjectState(False, error.message)
-                continue
-            output = (result.stdout + result.stderr).decode("utf-8", "replace")
+            return
+        output = (result.stdout + result.stderr).decode("utf-8", "replace")
+        sections = _split_by_object(output, targets)
+        for obj in targets:
+            if obj not in sections and obj in build.objects_state and (build.out / obj).is_file():
+                continue  # make found it up to date: it keeps what it had
+            text = sections.get(obj, "")
             diagnostics = frozenset(
                 d
-                for d in parse_diagnostics(output, self.source)
+                for d in parse_diagnostics(text, self.source)
                 if not d.path.startswith(_HOST_PATHS)
             )
-            built = result.returncode == 0 and (build.out / obj).is_file()
-            reason = "" if built else _failure_reason(output, obj)
+            built = (build.out / obj).is_file() and not any(
+                d.severity == "error" for d in diagnostics
+            )
+            reason = "" if built else _failure_reason(text or output, obj)
             build.objects_state[obj] = _ObjectState(built, reason, diagnostics)
 
     def stale(self, build: _ArchBuild, changed: set[str]) -> list[str]:
@@ -349,6 +364,30 @@ class Builder:
             if state is None or deps is None or source in changed or deps & changed:
                 stale.append(obj)
         return stale
+
+
+_COMPILE_LINE = re.compile(r"^\s+(?:CC|CC \[M\]|CHECK)\s+(\S+\.o)\s*$")
+
+
+def _split_by_object(output: str, objects: Sequence[str]) -> dict[str, str]:
+    """Build output cut at each `  CC      path.o` line: what each compile printed. make's
+    own complaints about an object (`No rule to make target 'x.o'`) go to that object."""
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    wanted = set(objects)
+    for line in output.splitlines():
+        match = _COMPILE_LINE.match(line)
+        if match:
+            current = match.group(1) if match.group(1) in wanted else None
+            continue
+        if "No rule to make target" in line:
+            for obj in wanted:
+                if f"'{obj}'" in line or f"`{obj}'" in line:
+                    sections.setdefault(obj, []).append(line)
+            continue
+        if current is not None:
+            sections.setdefault(current, []).append(line)
+    return {obj: "\n".join(lines) for obj, lines in sections.items()}
 
 
 def _failure_reason(output: str, obj: str) -> str:
