@@ -113,6 +113,7 @@ class _ArchBuild:
     unbuildable: dict[str, str] = field(default_factory=dict)  # object -> why
     objects_state: dict[str, _ObjectState] = field(default_factory=dict)
     w1: bool = False
+    note: str = ""  # how the toolchain was chosen, when that is worth saying
 
 
 def choose_arches(series: Series, options: BuildOptions) -> list[Arch]:
@@ -229,8 +230,12 @@ class Builder:
 
     # -- one architecture --------------------------------------------------------------------
 
-    def prepare(self, arch: Arch, objects: list[str]) -> _ArchBuild:
-        toolchain, reason = find_toolchain(arch, self.options.toolchain)
+    def prepare(
+        self, arch: Arch, objects: list[str], toolchain: Toolchain | None = None
+    ) -> _ArchBuild:
+        reason = ""
+        if toolchain is None:
+            toolchain, reason = find_toolchain(arch, self.options.toolchain)
         out = self.cache / f"{arch.name}-{toolchain.name if toolchain else 'none'}"
         build = _ArchBuild(arch, toolchain, out, objects, reason=reason)
         if toolchain is None:
@@ -352,6 +357,27 @@ class Builder:
             reason = "" if built else _failure_reason(text or output, obj)
             build.objects_state[obj] = _ObjectState(built, reason, diagnostics)
 
+    def fallback_to_clang(self, build: _ArchBuild) -> _ArchBuild:
+        """With --toolchain auto: when gcc cannot build the base for reasons outside the
+        objects (a host tool of an old tree failing under a newer compiler), try clang."""
+        if build.toolchain is None or build.toolchain.name != "gcc":
+            return build
+        states = [build.objects_state.get(o) for o in build.objects if o not in build.unbuildable]
+        if not states or any(s is None or s.built for s in states):
+            return build
+        own = {o[:-2] + ".c" for o in build.objects}
+        if any(d.path in own for s in states if s for d in s.diagnostics):
+            return build  # the objects themselves fail: that is a result, not a toolchain issue
+        toolchain, _ = find_toolchain(build.arch, "clang")
+        if toolchain is None:
+            return build
+        why = next((s.reason for s in states if s and s.reason), "the build failed")
+        log.info("%s: gcc fails outside the objects (%s); trying clang", build.arch.name, why)
+        retry = self.prepare(build.arch, build.objects, toolchain)
+        self.build_objects(retry, retry.objects)
+        retry.note = f"gcc could not build the base outside the objects ({why}); built with clang"
+        return retry
+
     def stale(self, build: _ArchBuild, changed: set[str]) -> list[str]:
         """Objects whose recorded dependencies include a changed file, or that never built."""
         stale = []
@@ -467,6 +493,8 @@ def _build_states(
                 return
             targets = build.objects if not number else builder.stale(build, changed)
             builder.build_objects(build, targets)
+            if not number and builder.options.toolchain == "auto":
+                builds[builds.index(build)] = builder.fallback_to_clang(build)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             list(pool.map(one, builds))
@@ -529,7 +557,10 @@ def _cell(
     else:
         status = "ok"
     reason = "; ".join(
-        f"{o}: {build.unbuildable[o]}" for o in build.objects if o in build.unbuildable
+        [
+            *([build.note] if build.note else []),
+            *(f"{o}: {build.unbuildable[o]}" for o in build.objects if o in build.unbuildable),
+        ]
     )
     if failed and not new:
         reason = "; ".join(
