@@ -307,7 +307,13 @@ class Builder:
             *extra,
             *targets,
         ]
-        return proc.run(command, cwd=self.source, timeout=self.options.timeout, check=check)
+        return proc.run(
+            command,
+            cwd=self.source,
+            timeout=self.options.timeout,
+            check=check,
+            merge_output=True,
+        )
 
     def command_line(self, build: _ArchBuild, objects: Sequence[str]) -> str:
         assert build.toolchain is not None
@@ -392,7 +398,7 @@ class Builder:
         return stale
 
 
-_COMPILE_LINE = re.compile(r"^\s+(?:CC|CC \[M\]|CHECK)\s+(\S+\.o)\s*$")
+_COMPILE_LINE = re.compile(r"^\s+(?:CC|CC \[M\]|CHECK)\s+(\S+)\.[oc]\s*$")
 
 
 def _split_by_object(output: str, objects: Sequence[str]) -> dict[str, str]:
@@ -404,7 +410,12 @@ def _split_by_object(output: str, objects: Sequence[str]) -> dict[str, str]:
     for line in output.splitlines():
         match = _COMPILE_LINE.match(line)
         if match:
-            current = match.group(1) if match.group(1) in wanted else None
+            obj = match.group(1) + ".o"  # `CC x.o`, or sparse's `CHECK /src/x.c`
+            current = (
+                obj if obj in wanted else next((w for w in wanted if obj.endswith("/" + w)), None)
+            )
+            if current is not None:
+                sections.setdefault(current, [])  # compiled, even if it printed nothing
             continue
         if "No rule to make target" in line:
             for obj in wanted:

@@ -198,6 +198,9 @@ def parse_diagnostics(output: str, srctree: Path) -> list[Diagnostic]:
         if match := _IN_FUNCTION.match(line):
             function = match.group("name")
             continue
+        if line.endswith(": At top level:"):
+            function = ""
+            continue
         match = _DIAGNOSTIC.match(line)
         if not match:
             continue

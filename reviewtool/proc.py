@@ -51,23 +51,45 @@ def run(
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    merge_output: bool = False,
 ) -> Completed:
-    """Run cmd, capture its output; raise CalledProcessError when check and it fails."""
+    """Run cmd, capture its output; raise CalledProcessError when check and it fails.
+
+    `merge_output` interleaves stderr into stdout as the program wrote them (to attribute
+    compiler messages to the `CC` line before them). On a timeout the whole process group is
+    killed, so no sub-make or compiler keeps writing after we gave up on it.
+    """
     try:
-        proc = subprocess.run(
+        process = subprocess.Popen(
             list(cmd),
             cwd=cwd,
-            input=input,
-            capture_output=True,
-            timeout=timeout,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
             env=None if env is None else dict(env),
-            check=False,
+            start_new_session=True,
         )
     except FileNotFoundError as error:
         raise ToolchainError(f"{cmd[0]}: not found; is it installed?") from error
+    try:
+        stdout, stderr = process.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired as error:
+        _kill_group(process)
         raise ToolchainError(f"timed out after {timeout} s: {_quote(cmd)}") from error
-    result = Completed(tuple(cmd), proc.returncode, proc.stdout, proc.stderr)
+    except BaseException:
+        _kill_group(process)
+        raise
+    result = Completed(tuple(cmd), process.returncode, stdout or b"", stderr or b"")
     if check and result.returncode != 0:
         raise CalledProcessError(result)
     return result
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    import contextlib
+    import os
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

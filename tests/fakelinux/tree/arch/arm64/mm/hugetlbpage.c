@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fakelinux: arch/arm64/mm/hugetlbpage.c, built only with CONFIG_HUGETLB_PAGE
+ */
+#include <linux/pgtable_fake.h>
+
+int arm64_fake_huge_pte_present(unsigned long pte);
+
+int arm64_fake_huge_pte_present(unsigned long pte)
+{
+	return pte_fake_present(pte);
+}

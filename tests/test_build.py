@@ -1,0 +1,269 @@
+"""The cross-build engine on the fake Kbuild tree (tests/fakelinux) with fake compilers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reviewtool.build import BuildOptions, BuildResult, build_findings, build_series
+from reviewtool.kbuild import Diagnostic, parse_diagnostics
+from reviewtool.mail import Source, read_sources
+from reviewtool.series import build_series as assemble
+
+FAKELINUX = Path(__file__).resolve().parent / "fakelinux"
+
+ARCHES = """
+[arm64]
+cross_compile = ["aarch64-linux-gnu-"]
+defconfig = "defconfig"
+aliases = ["aarch64"]
+clang = true
+debian = "gcc-aarch64-linux-gnu"
+
+[s390]
+cross_compile = ["s390x-linux-gnu-"]
+defconfig = "defconfig"
+aliases = ["s390x"]
+clang = true
+debian = "gcc-s390x-linux-gnu"
+
+[ia64]
+cross_compile = ["ia64-linux-gnu-"]
+defconfig = "defconfig"
+aliases = []
+clang = false
+debian = ""
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def fake_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    tree = tmp_path / "linux"
+    shutil.copytree(FAKELINUX / "tree", tree)
+    git(tree, "init", "-q")
+    git(tree, "config", "user.name", "Ana Lima")
+    git(tree, "config", "user.email", "ana.lima@example.com")
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "base")
+    monkeypatch.setenv("PATH", f"{FAKELINUX / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LC_ALL", "C")
+    return tree
+
+
+Edit = Callable[[Path], None]
+
+
+def append(path: str, text: str) -> Edit:
+    def edit(tree: Path) -> None:
+        with (tree / path).open("a") as handle:
+            handle.write(text)
+
+    return edit
+
+
+def replace(path: str, old: str, new: str) -> Edit:
+    def edit(tree: Path) -> None:
+        target = tree / path
+        text = target.read_text()
+        assert old in text, (path, old)
+        target.write_text(text.replace(old, new, 1))
+
+    return edit
+
+
+def run_series(
+    tree: Path,
+    tmp_path: Path,
+    patches: list[list[Edit]],
+    *,
+    base_edits: list[Edit] | None = None,
+    **options: object,
+) -> BuildResult:
+    """Commit base edits, make the patches real commits, format them, and build the series
+    on the base (the tree is put back at the base first)."""
+    for edit in base_edits or []:
+        edit(tree)
+    if base_edits:
+        git(tree, "commit", "-qam", "base changes")
+    base = git(tree, "rev-parse", "HEAD").strip()
+    for number, edits in enumerate(patches, start=1):
+        for edit in edits:
+            edit(tree)
+        git(tree, "add", "-A")
+        git(
+            tree,
+            "commit",
+            "-qm",
+            f"change {number}\n\nSigned-off-by: Ana Lima <ana.lima@example.com>",
+        )
+    mbox = subprocess.run(
+        ["git", "-C", str(tree), "format-patch", "--stdout", f"{base}..HEAD"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    git(tree, "reset", "-q", "--hard", base)
+    series = assemble(read_sources([Source("series.mbox", data=mbox)]))
+    table = tmp_path / "arches.toml"
+    table.write_text(ARCHES)
+    defaults: dict[str, object] = {
+        "tree": tree,
+        "base": base,
+        "cache_dir": tmp_path / "cache",
+        "arch_table": str(table),
+        "timeout": 60.0,
+    }
+    defaults.update(options)
+    return build_series(series, BuildOptions(**defaults))  # type: ignore[arg-type]
+
+
+def statuses(result: BuildResult) -> dict[tuple[int, str], str]:
+    return {(c.patch, c.arch): c.status for c in result.cells}
+
+
+def test_new_error_then_fixed(fake_tree: Path, tmp_path: Path) -> None:
+    hugetlb = "arch/arm64/mm/hugetlbpage.c"
+    result = run_series(
+        fake_tree,
+        tmp_path,
+        [
+            [append(hugetlb, "/* a comment */\n")],
+            [append(hugetlb, "/* FAKE_ERROR(pmd_bad undeclared) */\n")],
+            [replace(hugetlb, "/* FAKE_ERROR(pmd_bad undeclared) */\n", "")],
+        ],
+    )
+    assert result.arches == ("arm64",)
+    assert statuses(result) == {
+        (0, "arm64"): "ok",
+        (1, "arm64"): "ok",
+        (2, "arm64"): "new_errors",
+        (3, "arm64"): "ok",
+    }
+    broken = next(c for c in result.cells if c.patch == 2)
+    (error,) = broken.new_diagnostics
+    assert (error.path, error.severity, error.message) == (hugetlb, "error", "pmd_bad undeclared")
+    assert "ARCH=arm64" in broken.command and "arch/arm64/mm/hugetlbpage.o" in broken.command
+    (finding,) = build_findings(result)
+    assert (finding.rule, finding.patch, finding.path) == ("build", 2, hugetlb)
+
+
+def test_new_warning_in_generic_code_on_each_arch(fake_tree: Path, tmp_path: Path) -> None:
+    result = run_series(
+        fake_tree,
+        tmp_path,
+        [
+            [append("mm/memory.c", "/* FAKE_WARNING(unused variable 'x') */\n")],
+        ],
+        arches=("arm64", "s390"),
+    )
+    assert statuses(result) == {
+        (0, "arm64"): "ok",
+        (0, "s390"): "ok",
+        (1, "arm64"): "new_warnings",
+        (1, "s390"): "new_warnings",
+    }
+    cell = next(c for c in result.cells if c.patch == 1)
+    assert cell.objects == ("mm/memory.o",)
+    assert cell.new_diagnostics[0].flag == "-Wfake-warning"
+
+
+def test_preexisting_failure_and_a_changed_error_set(fake_tree: Path, tmp_path: Path) -> None:
+    hugetlb = "arch/s390/mm/hugetlbpage.c"
+    result = run_series(
+        fake_tree,
+        tmp_path,
+        [
+            [append(hugetlb, "/* an unrelated comment */\n")],
+            [append(hugetlb, "/* FAKE_ERROR(second problem) */\n")],
+        ],
+        base_edits=[append(hugetlb, "/* FAKE_ERROR(old problem) */\n")],
+    )
+    assert statuses(result) == {
+        (0, "s390"): "preexisting",
+        (1, "s390"): "preexisting",
+        (2, "s390"): "new_errors",
+    }
+    cell = next(c for c in result.cells if c.patch == 2)
+    assert [d.message for d in cell.new_diagnostics] == ["second problem"]
+    assert cell.preexisting_count == 1
+
+
+def test_object_no_config_reaches(fake_tree: Path, tmp_path: Path) -> None:
+    result = run_series(
+        fake_tree, tmp_path, [[append("mm/needs_missing.c", "/* x */\n")]], arches=("arm64",)
+    )
+    cell = next(c for c in result.cells if c.patch == 1)
+    assert cell.status == "not_built"
+    assert "CONFIG_FAKE_NEEDS_MISSING cannot be enabled on arm64" in cell.reason
+
+
+def test_missing_toolchain(fake_tree: Path, tmp_path: Path) -> None:
+    result = run_series(fake_tree, tmp_path, [[append("arch/ia64/mm/hugetlbpage.c", "/**/\n")]])
+    assert {c.status for c in result.cells} == {"not_built"}
+    assert result.cells[0].reason == "no toolchain for ia64 (Debian has none)"
+
+
+def test_timeout_is_a_reason_not_a_hang(fake_tree: Path, tmp_path: Path) -> None:
+    result = run_series(
+        fake_tree,
+        tmp_path,
+        [[append("mm/memory.c", "/* FAKE_SLEEP(30) */\n")]],
+        arches=("arm64",),
+        timeout=8.0,
+    )
+    cell = next(c for c in result.cells if c.patch == 1)
+    assert cell.status == "preexisting"  # nothing new can be claimed of a build cut short
+    assert "timed out" in cell.reason
+
+
+def test_header_change_rebuilds_only_its_dependents(fake_tree: Path, tmp_path: Path) -> None:
+    result = run_series(
+        fake_tree,
+        tmp_path,
+        [
+            [append("arch/arm64/mm/hugetlbpage.c", "/* one */\n"), append("mm/memory.c", "/**/\n")],
+            [append("include/linux/pgtable_fake.h", "/* FAKE_WARNING(header warning) */\n")],
+        ],
+        arches=("arm64",),
+    )
+    cell = next(c for c in result.cells if c.patch == 2)
+    assert cell.status == "new_warnings"
+    # One warning, in the header, whichever object printed it.
+    assert {d.path for d in cell.new_diagnostics} == {"include/linux/pgtable_fake.h"}
+
+
+def test_parse_gcc_and_clang_output() -> None:
+    output = """In file included from /src/mm/memory.c:5:
+/src/include/linux/x.h: In function 'f':
+/src/include/linux/x.h:3:5: warning: unused variable 'y' [-Wunused-variable]
+/src/mm/memory.c: At top level:
+/src/mm/memory.c:9:1: error: expected ';' before '}' token
+mm/memory.c:12:3: note: each undeclared identifier is reported only once
+scripts/kconfig/conf.c:1:1: warning: host tool
+"""
+    found = parse_diagnostics(output, Path("/src"))
+    assert found[0] == Diagnostic(
+        "include/linux/x.h", 3, 5, "warning", "-Wunused-variable", "unused variable 'y'", "f"
+    )
+    assert (found[1].severity, found[1].function, found[1].message) == (
+        "error",
+        "",
+        "expected ';' before '}' token",
+    )
+    assert len(found) == 3
+    assert (
+        found[0].identity
+        == Diagnostic(
+            "include/linux/x.h", 30, 1, "warning", "-Wunused-variable", "unused variable 'y'", "f"
+        ).identity
+    )
