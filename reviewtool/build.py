@@ -360,7 +360,11 @@ class Builder:
             built = (build.out / obj).is_file() and not any(
                 d.severity == "error" for d in diagnostics
             )
-            reason = "" if built else _failure_reason(text or output, obj)
+            reason = (
+                ""
+                if built
+                else _failure_reason(text or output, obj).replace(str(self.source) + "/", "")
+            )
             build.objects_state[obj] = _ObjectState(built, reason, diagnostics)
 
     def fallback_to_clang(self, build: _ArchBuild) -> _ArchBuild:
@@ -377,7 +381,9 @@ class Builder:
         toolchain, _ = find_toolchain(build.arch, "clang")
         if toolchain is None:
             return build
-        why = next((s.reason for s in states if s and s.reason), "the build failed")
+        why = next((s.reason for s in states if s and s.reason), "the build failed").replace(
+            str(self.source) + "/", ""
+        )
         log.info("%s: gcc fails outside the objects (%s); trying clang", build.arch.name, why)
         retry = self.prepare(build.arch, build.objects, toolchain)
         self.build_objects(retry, retry.objects)

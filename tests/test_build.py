@@ -267,3 +267,57 @@ scripts/kconfig/conf.c:1:1: warning: host tool
             "include/linux/x.h", 30, 1, "warning", "-Wunused-variable", "unused variable 'y'", "f"
         ).identity
     )
+
+
+def test_shards_merge_into_one_report(
+    fake_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from tests.helpers import run_cli
+
+    hugetlb = "arch/arm64/mm/hugetlbpage.c"
+    for edit in (
+        append(hugetlb, "/* FAKE_WARNING(arm64 only) */\n"),
+        append("arch/s390/mm/hugetlbpage.c", "/* fine */\n"),
+    ):
+        edit(fake_tree)
+    git(fake_tree, "commit", "-qam", "two arches\n\nSigned-off-by: Ana Lima <ana.lima@example.com>")
+    mbox = tmp_path / "series.mbox"
+    mbox.write_bytes(
+        subprocess.run(
+            ["git", "-C", str(fake_tree), "format-patch", "--stdout", "-1"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    git(fake_tree, "reset", "-q", "--hard", "HEAD~1")
+    table = tmp_path / "arches.toml"
+    table.write_text(ARCHES)
+    shards = []
+    for arch in ("arm64", "s390"):
+        out = tmp_path / f"{arch}.json"
+        options = BuildOptions(
+            tree=fake_tree, arches=(arch,), cache_dir=tmp_path / "cache", arch_table=str(table)
+        )
+        series = assemble(read_sources([Source("series.mbox", mbox)]))
+        from reviewtool.render import render
+        from reviewtool.report import make_report
+
+        result = build_series(series, options)
+        report = make_report(("series.mbox",), series, build_findings(result), (), builds=result)
+        out.write_text(render(report, "json"))
+        shards.append(out)
+    merged = run_cli(capsys, "merge", *map(str, shards), "--fail-on", "warning")
+    assert merged.code == 1  # the arm64 shard's new warning
+    data = json.loads(merged.out)
+    assert {(c["patch"], c["arch"], c["status"]) for c in data["builds"]} == {
+        (0, "arm64", "ok"),
+        (1, "arm64", "new_warnings"),
+        (0, "s390", "ok"),
+        (1, "s390", "ok"),
+    }
+    assert [f["rule"] for f in data["findings"]] == ["build"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert run_cli(capsys, "merge", str(bad)).code == 2
