@@ -57,6 +57,7 @@ class BuildOptions:
     w1_on_host: bool = True
     sparse: bool = False
     arch_table: str = ""  # a different architecture table (tests)
+    progress: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -466,7 +467,7 @@ def build_series(
         applied = workspace.apply_series(series.patches, base, strict=False)
         state = TreeState(str(options.tree), base, source, tuple(applied))
         cache = _cache_dir(options, workspace)
-        builder = Builder(options, workspace, cache, progress)
+        builder = Builder(options, workspace, cache, progress or options.progress)
         try:
             cells = _build_states(builder, series, chosen, state)
         finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from reviewtool import __version__
-from reviewtool.errors import ExitCode, InputError, ReviewtoolError
+from reviewtool.errors import ExitCode, InputError, ReviewtoolError, ToolchainError
 
 if TYPE_CHECKING:
     from reviewtool.build import BuildOptions
@@ -208,12 +212,15 @@ def audit(
     build_options = None
     if build and tree is not None:
         build_options = _build_options(tree, base, arch, jobs, toolchain, cache_dir, no_cache)
-    report = run(
-        sources,
-        AuditOptions(
-            revision=revision, keep_going=keep_going, tree=tree_options, build=build_options
-        ),
-    )
+    with _progress() as progress:
+        if build_options is not None:
+            build_options = dataclasses.replace(build_options, progress=progress)
+        report = run(
+            sources,
+            AuditOptions(
+                revision=revision, keep_going=keep_going, tree=tree_options, build=build_options
+            ),
+        )
     return _finish(report, output_format, output, fail_on)
 
 
@@ -267,6 +274,9 @@ def build_command(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option(help="Build in a fresh directory.")] = False,
+    sparse: Annotated[
+        bool, typer.Option(help="Also run sparse (C=1) on the objects (needs `sparse`).")
+    ] = False,
 ) -> int:
     """Cross-build every patch of a series on every architecture it touches.
 
@@ -278,9 +288,23 @@ def build_command(
     sources = _sources(series)
     if output is not None:
         _refuse_overwriting_input(output, sources)
-    options = _build_options(tree, base, arch, jobs, toolchain, cache_dir, no_cache)
-    report = run(sources, AuditOptions(build=options, checks=False))
+    options = _build_options(tree, base, arch, jobs, toolchain, cache_dir, no_cache, sparse)
+    with _progress() as progress:
+        options = dataclasses.replace(options, progress=progress)
+        report = run(sources, AuditOptions(build=options, checks=False))
     return _finish(report, output_format, output, fail_on)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str], None] | None]:
+    """A rich status line on stderr while a long build runs, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("starting") as status:
+        yield status.update
 
 
 def _build_options(
@@ -291,6 +315,7 @@ def _build_options(
     toolchain: Toolchain,
     cache_dir: Path | None,
     no_cache: bool,
+    sparse: bool = False,
 ) -> BuildOptions:
     from reviewtool.build import BuildOptions
 
@@ -298,8 +323,16 @@ def _build_options(
     cache = cache_dir or _default_cache()
     if no_cache:
         cache = Path(tempfile.mkdtemp(prefix="reviewtool-build-"))
+    if sparse and shutil.which("sparse") is None:
+        raise ToolchainError("--sparse: sparse is not installed (Debian package sparse)")
     return BuildOptions(
-        tree=tree, base=base, arches=names, jobs=jobs, toolchain=toolchain.value, cache_dir=cache
+        tree=tree,
+        base=base,
+        arches=names,
+        jobs=jobs,
+        toolchain=toolchain.value,
+        cache_dir=cache,
+        sparse=sparse,
     )
 
 
