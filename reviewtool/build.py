@@ -51,6 +51,7 @@ class BuildOptions:
     base: str | None = None
     arches: tuple[str, ...] = ()  # empty: the touched ones plus the host
     jobs: int = 2
+    make_jobs: int = 2  # parallel compiles within one architecture's make run
     toolchain: str = "auto"  # gcc | clang | auto
     timeout: float = 900.0
     cache_dir: Path | None = None
@@ -330,14 +331,16 @@ class Builder:
         )
 
     def build_objects(self, build: _ArchBuild, objects: list[str]) -> None:
-        """Compile objects in one sequential make run (-k, -j1), so that each compiler's
-        output follows the `CC <object>` line Kbuild prints for it, and record the results."""
+        """Compile objects in one make run (-k), in parallel with make's output grouped per
+        target (--output-sync), so that each compiler's output follows the `CC <object>` line
+        Kbuild prints for it, and record the results."""
         targets = [o for o in objects if o not in build.unbuildable]
         if not targets:
             return
         extra = [
             "-k",
-            "-j1",
+            f"-j{self.options.make_jobs}",
+            "--output-sync=target",
             *(["W=1"] if build.w1 else []),
             *(["C=1"] if self.options.sparse else []),
         ]
