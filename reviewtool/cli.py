@@ -56,6 +56,23 @@ class FailOn(str, Enum):
     never = "never"
 
 
+# Options that audit and build share.
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the report to FILE instead of stdout.",
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+FailOnOption = Annotated[
+    FailOn, typer.Option(help="Exit 1 when a finding is at or above this severity.")
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"reviewtool {__version__}")
@@ -88,23 +105,9 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Report format.")
-    ] = OutputFormat.text,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write the report to FILE instead of stdout.",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option(help="Exit 1 when a finding is at or above this severity."),
-    ] = FailOn.error,
+    output_format: FormatOption = OutputFormat.text,
+    output: OutputOption = None,
+    fail_on: FailOnOption = FailOn.error,
     keep_going: Annotated[
         bool,
         typer.Option(
@@ -253,18 +256,9 @@ def build_command(
         str | None,
         typer.Option(help="Apply on this revision (default as for audit).", show_default=False),
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Report format.")
-    ] = OutputFormat.text,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o", help="Write the report to FILE.", dir_okay=False, show_default=False
-        ),
-    ] = None,
-    fail_on: Annotated[
-        FailOn, typer.Option(help="Exit 1 when a finding is at or above this severity.")
-    ] = FailOn.error,
+    output_format: FormatOption = OutputFormat.text,
+    output: OutputOption = None,
+    fail_on: FailOnOption = FailOn.error,
     cache_dir: Annotated[
         Path | None,
         typer.Option(

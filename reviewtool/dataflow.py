@@ -944,19 +944,10 @@ def _parameter_nodes(function: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 def parameters(function: tree_sitter.Node) -> list[str]:
     """Parameter names of a function_definition, in order."""
-    declarator = function.child_by_field_name("declarator")
-    while declarator is not None and declarator.type != "function_declarator":
-        declarator = declarator.child_by_field_name("declarator")
-    if declarator is None:
-        return []
-    parameter_list = declarator.child_by_field_name("parameters")
-    if parameter_list is None:
-        return []
-    names = []
-    for parameter in parameter_list.named_children:
-        if parameter.type == "parameter_declaration":
-            names.append(_declared_name(parameter.child_by_field_name("declarator")) or "")
-    return names
+    return [
+        _declared_name(parameter.child_by_field_name("declarator")) or ""
+        for parameter in _parameter_nodes(function)
+    ]
 
 
 def iter_calls(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
