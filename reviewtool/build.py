@@ -203,7 +203,12 @@ class Builder:
         self.workspace = workspace
         self.cache = cache
         self.source = cache / "src"
-        self.progress = progress or (lambda message: None)
+        self._report = progress
+
+    def progress(self, message: str) -> None:
+        log.info("%s", message)
+        if self._report is not None:
+            self._report(message)
 
     # -- the source checkout ----------------------------------------------------------------
 
