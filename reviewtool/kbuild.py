@@ -18,6 +18,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _OBJ_LINE = re.compile(r"^\s*obj-(y|\$\(CONFIG_(\w+)\))\s*[+:]?=\s*(.*)$")
+# Any Kbuild list: `mmu-$(CONFIG_MMU) := memory.o`, `proc-y += task_mmu.o`, `x-objs := a.o`.
+_LIST_LINE = re.compile(r"^\s*([\w.-]+?)-(y|objs|\$\(CONFIG_(\w+)\))\s*[+:]?=\s*(.*)$")
 _DIAGNOSTIC = re.compile(
     r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):(?:(?P<column>\d+):)?\s*"
     r"(?P<severity>warning|error|fatal error|note):\s*(?P<message>.*?)"
@@ -79,10 +81,29 @@ def guard_symbol(tree: Path, object_path: str) -> str | None:
         text = makefile.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
     except OSError:
         return None
-    for line in text.splitlines():
-        match = _OBJ_LINE.match(line)
-        if match and name in match.group(3).split():
-            return match.group(2) or ""
+    lists = [m for line in text.splitlines() if (m := _LIST_LINE.match(line))]
+    return _guard(name, lists, depth=0)
+
+
+def _guard(name: str, lists: list[re.Match[str]], depth: int) -> str | None:
+    """The symbol a list member depends on: its own `$(CONFIG_X)`, else that of the list
+    or composite object it belongs to (`mmu-$(CONFIG_MMU)` in `obj-y`, `hugetlbfs-objs`
+    behind `obj-$(CONFIG_HUGETLBFS) += hugetlbfs.o`)."""
+    if depth > 4:
+        return None
+    for match in lists:
+        variable, kind, symbol, members = match.groups()
+        if name not in members.split():
+            continue
+        if variable == "obj":
+            return symbol or ""
+        if symbol:
+            return symbol
+        container = _guard(f"{variable}.o", lists, depth + 1)
+        if container is None:  # a list spliced into obj-y as $(var-y)
+            container = _guard(f"$({variable}-y)", lists, depth + 1)
+        if container is not None:
+            return container
     return None
 
 

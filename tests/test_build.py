@@ -321,3 +321,25 @@ def test_shards_merge_into_one_report(
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert run_cli(capsys, "merge", str(bad)).code == 2
+
+
+def test_guard_symbol_follows_kbuild_lists(tmp_path: Path) -> None:
+    from reviewtool.kbuild import guard_symbol
+
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "Makefile").write_text(
+        "mmu-y := nommu.o\n"
+        "mmu-$(CONFIG_MMU) := highmem.o memory.o \\\n\t\t   mincore.o\n"
+        "obj-y := filemap.o $(mmu-y)\n"
+        "obj-$(CONFIG_HUGETLBFS) += hugetlb.o\n"
+    )
+    (tmp_path / "fs").mkdir()
+    (tmp_path / "fs" / "Makefile").write_text(
+        "obj-$(CONFIG_HUGETLBFS) += hugetlbfs.o\nhugetlbfs-objs := inode.o\n"
+    )
+    assert guard_symbol(tmp_path, "mm/memory.o") == "MMU"
+    assert guard_symbol(tmp_path, "mm/mincore.o") == "MMU"  # after a line continuation
+    assert guard_symbol(tmp_path, "mm/filemap.o") == ""
+    assert guard_symbol(tmp_path, "mm/hugetlb.o") == "HUGETLBFS"
+    assert guard_symbol(tmp_path, "fs/inode.o") == "HUGETLBFS"
+    assert guard_symbol(tmp_path, "mm/absent.o") is None
