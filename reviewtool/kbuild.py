@@ -92,7 +92,7 @@ def _guard(name: str, lists: list[re.Match[str]], depth: int) -> str | None:
     if depth > 4:
         return None
     for match in lists:
-        variable, kind, symbol, members = match.groups()
+        variable, _, symbol, members = match.groups()
         if name not in members.split():
             continue
         if variable == "obj":
