@@ -86,6 +86,7 @@ class BuildCell:
     objects: tuple[str, ...]
     new_diagnostics: tuple[Diagnostic, ...] = ()
     preexisting_count: int = 0
+    preexisting: tuple[Diagnostic, ...] = ()  # what the base already had, still there
     reason: str = ""
     toolchain: str = ""
     command: str = ""  # reproduces the new diagnostics
@@ -610,6 +611,7 @@ def _cell(
         objects=tuple(buildable),
         new_diagnostics=tuple(new),
         preexisting_count=preexisting,
+        preexisting=tuple(sorted(d for d in everything if d.identity in base_ids)),
         reason=reason,
         toolchain=toolchain,
         command=builder.command_line(build, objects_with_new) if new else "",

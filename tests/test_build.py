@@ -196,6 +196,7 @@ def test_preexisting_failure_and_a_changed_error_set(fake_tree: Path, tmp_path: 
     cell = next(c for c in result.cells if c.patch == 2)
     assert [d.message for d in cell.new_diagnostics] == ["second problem"]
     assert cell.preexisting_count == 1
+    assert [d.message for d in cell.preexisting] == ["old problem"]
 
 
 def test_object_no_config_reaches(fake_tree: Path, tmp_path: Path) -> None:

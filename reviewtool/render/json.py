@@ -39,6 +39,18 @@ def to_dict(report: Report) -> dict[str, Any]:
                     for d in cell.new_diagnostics
                 ],
                 "preexisting_count": cell.preexisting_count,
+                "preexisting_diagnostics": [
+                    {
+                        "path": d.path,
+                        "line": d.line,
+                        "column": d.column,
+                        "severity": d.severity,
+                        "flag": d.flag,
+                        "message": d.message,
+                        "function": d.function,
+                    }
+                    for d in cell.preexisting
+                ],
                 "reason": cell.reason,
                 "toolchain": cell.toolchain,
                 "command": cell.command,
