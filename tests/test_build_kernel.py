@@ -70,3 +70,46 @@ def test_matrix_shows_the_broken_and_the_repaired_patch(
     assert findings and all(f == ("build", 2, "arch/arm64/mm/hugetlbpage.c") for f in findings)
     # Patch 3's rebuild clears it: nothing new, nothing left over.
     assert matrix[(3, "arm64")]["new_diagnostics"] == []
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("REVIEWTOOL_V511_TREE") and os.environ.get("REVIEWTOOL_LONG_BUILDS")),
+    reason="set REVIEWTOOL_V511_TREE and REVIEWTOOL_LONG_BUILDS=1 (about 15 minutes)",
+)
+def test_rfc_matrix_on_v511(
+    rfc_mbox: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    cache = Path(os.environ.get("REVIEWTOOL_BUILD_CACHE", tmp_path / "cache"))
+    result = run_cli(
+        capsys,
+        "build",
+        str(rfc_mbox),
+        "--tree",
+        os.environ["REVIEWTOOL_V511_TREE"],
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--cache-dir",
+        str(cache),
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    touched = {"arm64", "ia64", "mips", "parisc", "powerpc", "s390", "sh", "sparc"}
+    cells = {(c["patch"], c["arch"]): c for c in data["builds"]}
+    for patch in range(31):
+        for arch in touched:
+            assert cells[(patch, arch)]["status"] in {
+                "ok",
+                "new_warnings",
+                "new_errors",
+                "preexisting",
+                "not_built",
+            }
+    assert {cells[(p, "ia64")]["reason"] for p in range(31)} == {
+        "no toolchain for ia64 (Debian has none)"
+    }
+    # Patch 21's mips hunk has a typo (`structt vm_area_struct`): only mips breaks there.
+    mips = cells[(21, "mips")]
+    assert mips["status"] == "new_errors"
+    assert any("structt" in d["message"] for d in mips["new_diagnostics"])
