@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -206,13 +206,7 @@ class FunctionAnalysis:
                 flow = self.statement(child, flow)
         return flow
 
-    def _reach_labels(self, node: tree_sitter.Node) -> Flow | None:
-        return self.statement(node, None)
-
     _compound_statement = _block
-
-    def _translation_unit(self, node: tree_sitter.Node, flow: Flow | None) -> Flow | None:
-        return self._block(node, flow)
 
     def _expression_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
         running: Flow | None = flow
@@ -342,7 +336,7 @@ class FunctionAnalysis:
                     running = (
                         self.statement(statement, running)
                         if running
-                        else (self._reach_labels(statement))
+                        else (self.statement(statement, None))
                     )
             else:
                 running = self.statement(child, running) if running else None
@@ -402,7 +396,7 @@ class FunctionAnalysis:
             running = (
                 self.statement(child, running)
                 if running is not None
-                else (self._reach_labels(child))
+                else (self.statement(child, None))
             )
         if node.type == "preproc_else":
             return running  # the last branch of an #if: taken when no other one is
@@ -948,12 +942,3 @@ def parameters(function: tree_sitter.Node) -> list[str]:
         _declared_name(parameter.child_by_field_name("declarator")) or ""
         for parameter in _parameter_nodes(function)
     ]
-
-
-def iter_calls(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type == "call_expression":
-            yield current
-        stack.extend(current.named_children)

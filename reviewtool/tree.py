@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from reviewtool import proc
-from reviewtool.errors import ApplyError, InputError, ToolchainError
+from reviewtool.errors import ApplyError, InputError
 
 if TYPE_CHECKING:
     import git
@@ -81,15 +81,6 @@ class TreeState:
     def partial_from(self) -> int | None:
         """The first patch that did not apply cleanly; later states are partial."""
         return next((a.number for a in self.applied if a.status == "failed"), None)
-
-    def commit_after(self, number: int) -> str:
-        """The commit after patch `number` (0: the base)."""
-        commit = self.base
-        for applied in self.applied:
-            if applied.number > number:
-                break
-            commit = applied.commit
-        return commit
 
 
 class Workspace:
@@ -176,11 +167,6 @@ class Workspace:
         )
         return result.stdout.decode().strip() if result.returncode == 0 else None
 
-    def read(self, commit: str, path: str) -> bytes | None:
-        """A file's content at a commit, or None when it does not exist there."""
-        result = self.git("cat-file", "blob", f"{commit}:{path}", check=False)
-        return result.stdout if result.returncode == 0 else None
-
     def blob_ids(self, commit: str, paths: Sequence[str]) -> dict[str, str]:
         """Blob ids of paths at commit (absent paths are left out)."""
         if not paths:
@@ -194,22 +180,6 @@ class Workspace:
                 if len(parts) == 3 and parts[1] == "blob":
                     ids[path] = parts[2]
         return ids
-
-    def grep_files(self, commit: str, names: Sequence[str]) -> list[str]:
-        """C sources and headers at commit that mention any of names as a whole word."""
-        if not names:
-            return []
-        args = ["grep", "-l", "-w", "-I"]
-        for name in sorted(names):
-            args += ["-e", name]
-        result = self.git(*args, commit, "--", "*.c", "*.h", check=False)
-        if result.returncode not in (0, 1):
-            raise ToolchainError(f"git grep failed: {result.stderr.decode().strip()}")
-        prefix = f"{commit}:"
-        return sorted(
-            line[len(prefix) :] if line.startswith(prefix) else line
-            for line in result.stdout.decode("utf-8", "replace").splitlines()
-        )
 
     def apply_series(self, patches: Sequence[Patch], base: str, *, strict: bool) -> list[Applied]:
         """Apply each patch in turn on base, one commit per patch."""
@@ -353,20 +323,6 @@ def _split_hunks(diff_text: str) -> Iterator[tuple[str, int, int, str]]:
         head = f"{header}--- {patched.source_file}\n+++ {patched.target_file}\n"
         for number, hunk in enumerate(patched, start=1):
             yield path, number, hunk.source_start, head + str(hunk)
-
-
-def open_state(
-    workspace: Workspace,
-    patches: Sequence[Patch],
-    *,
-    base_option: str | None,
-    series_base: str,
-    strict: bool,
-) -> TreeState:
-    """Choose the base, apply the series, and describe the result."""
-    base, source = choose_base(workspace, base_option, series_base)
-    applied = workspace.apply_series(patches, base, strict=strict)
-    return TreeState(str(workspace.tree), base, source, tuple(applied))
 
 
 class BackgroundApply:
