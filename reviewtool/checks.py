@@ -51,15 +51,19 @@ def finding(rule_id: str, message: str, **where: object) -> Finding:
     return Finding(rule=rule.id, severity=rule.severity, message=message, **where)  # type: ignore[arg-type]
 
 
-def check_series(series: Series) -> list[Finding]:
-    """Every series check over the whole series."""
+def check_series(series: Series, *, skip: frozenset[str] = frozenset()) -> list[Finding]:
+    """Every series check over the whole series, but for the rule ids in skip.
+
+    Callers skip rules that cannot hold for their input: a lone patch checked by itself has
+    no siblings to number, a git range has no cover letter until it is sent.
+    """
     findings: list[Finding] = []
     for check in SERIES_CHECKS:
         findings.extend(check(series))
     for patch in series.patches:
         for patch_check in PATCH_CHECKS:
             findings.extend(patch_check(patch))
-    return findings
+    return [f for f in findings if f.rule not in skip]
 
 
 def _numbering(series: Series) -> Iterator[Finding]:
