@@ -116,3 +116,47 @@ def build_lines(report: Report) -> list[str]:
             seen.add((cell.arch, cell.reason))
             lines.append(f"  {cell.arch}: {cell.reason}")
     return lines
+
+
+# Characters that must never reach a terminal or a rendered page as they are: C0 controls but
+# tab and newline (ESC starts terminal escape sequences), DEL, C1 controls, and the invisible
+# formatting characters that reorder or hide text (Trojan Source, CVE-2021-42574).
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_CONTROLS = "".join(chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (9, 10))
+_HIDDEN = BIDI + "\u200b\u200c\u200d\u2060\ufeff"
+_VISIBLE = str.maketrans(
+    {
+        **{c: f"\\x{ord(c):02x}" for c in _CONTROLS},
+        **{c: f"[U+{ord(c):04X}]" for c in _HIDDEN},
+    }
+)
+_JSON_ESCAPED = str.maketrans({c: f"\\u{ord(c):04x}" for c in _CONTROLS + _HIDDEN})
+
+
+def visible(text: str) -> str:
+    """Text with control and bidi characters spelled out (\\x1b, [U+202E]), safe to show."""
+    return text.translate(_VISIBLE)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with control and bidi characters as \\u escapes: the same data, safe to cat.
+
+    Only for text json.dumps wrote: those characters occur there only inside strings.
+    """
+    return text.translate(_JSON_ESCAPED)
+
+
+def unique_fingerprints(findings: tuple[Finding, ...]) -> list[str]:
+    """Each finding's fingerprint, with `:2`, `:3`... on repeats of one fingerprint in a report.
+
+    Findings of one rule about the same content in the same function (two identical added
+    lines) share Finding.fingerprint; the occurrence, counted in report order (patch, line),
+    keeps them apart and, like the fingerprint, does not depend on line numbers.
+    """
+    seen: dict[str, int] = {}
+    result = []
+    for finding in findings:
+        base = finding.fingerprint
+        seen[base] = seen.get(base, 0) + 1
+        result.append(base if seen[base] == 1 else f"{base}:{seen[base]}")
+    return result
