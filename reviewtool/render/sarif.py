@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from reviewtool.findings import Finding, Severity
+from reviewtool.render.common import json_safe, unique_fingerprints
 from reviewtool.report import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -13,7 +14,8 @@ _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: 
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False)
+    return json_safe(text) + "\n"
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -39,18 +41,25 @@ def to_dict(report: Report) -> dict[str, Any]:
                     }
                 },
                 "automationDetails": {"id": f"reviewtool/{report.series.title}"},
-                "results": [_result(f, rule_ids) for f in report.findings],
+                "results": [
+                    _result(finding, fingerprint, rule_ids)
+                    for finding, fingerprint in zip(
+                        report.findings, unique_fingerprints(report.findings), strict=True
+                    )
+                ],
             }
         ],
     }
 
 
-def _result(finding: Finding, rule_ids: list[str]) -> dict[str, Any]:
+def _result(finding: Finding, fingerprint: str, rule_ids: list[str]) -> dict[str, Any]:
+    # reviewtool/v1: Finding.fingerprint (rule, path, function, normalized content; no line),
+    # with ":N" on the Nth finding of a report that shares it.
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "level": _LEVELS[finding.severity],
         "message": {"text": finding.message},
-        "partialFingerprints": {"reviewtool/v1": finding.fingerprint},
+        "partialFingerprints": {"reviewtool/v1": fingerprint},
         "properties": {"patch": finding.patch},
     }
     if finding.rule in rule_ids:
