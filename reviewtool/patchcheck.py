@@ -124,7 +124,7 @@ def check_patch(data: bytes, name: str, options: CheckOptions) -> PatchCheck:
 def saved_thread(tracking_file: Path | None, git_dir: Path | None) -> tuple[bytes | None, str]:
     """The thread mbox b4 saved for the series under review, or None and why not."""
     if tracking_file is None:
-        return None, f"b4 gave no thread (${_TRACKING_VARIABLE} is not set)"
+        return None, f"b4 gave no thread: ${_TRACKING_VARIABLE} is not set"
     try:
         tracking = json.loads(tracking_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
