@@ -55,6 +55,7 @@ class BuildOptions:
     toolchain: str = "auto"  # gcc | clang | auto
     timeout: float = 900.0
     cache_dir: Path | None = None
+    work_dir: Path | None = None  # where the temporary repository goes (None: the temp dir)
     w1_on_host: bool = True
     sparse: bool = False
     arch_table: str = ""  # a different architecture table (tests)
@@ -471,7 +472,7 @@ def build_series(
     chosen = choose_arches(series, options)
     if not chosen:
         raise InputError("no architecture to build: the series touches no .c file")
-    with Workspace(options.tree) as workspace:
+    with Workspace(options.tree, options.work_dir) as workspace:
         base, source = choose_base(workspace, options.base, series.base_commit)
         applied = workspace.apply_series(series.patches, base, strict=False)
         state = TreeState(str(options.tree), base, source, tuple(applied))

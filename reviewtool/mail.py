@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from reviewtool.errors import InputError
 
@@ -67,6 +68,7 @@ class Mail:
     cc: tuple[str, ...]
     body: str
     problem: str = ""
+    raw_subject: str = ""  # before control characters were dropped (checks look for them)
 
     @property
     def where(self) -> str:
@@ -172,6 +174,7 @@ def parse_mail(raw: bytes, *, origin: str, index: int) -> Mail:
         cc=_addresses(message, "Cc"),
         body=body,
         problem=problem or body_problem,
+        raw_subject=header(message, "Subject"),
     )
 
 
@@ -281,3 +284,38 @@ def _decode_text(payload: bytes, charset: str) -> str:
 def format_address(name: str, address: str) -> str:
     """'Name <address>', or the address alone."""
     return f"{name} <{address}>" if name else address
+
+
+def check_size(source: Source, limit: int | None) -> None:
+    """Refuse a file, or a directory's messages together, larger than limit, before reading."""
+    if limit is None or source.path is None:
+        return
+    path = source.path
+    try:
+        if path.is_dir():
+            inner = [path / "cur", path / "new"] if (path / "cur").is_dir() else [path]
+            size = sum(f.stat().st_size for d in inner for f in d.iterdir() if f.is_file())
+        elif path.is_file():
+            size = path.stat().st_size
+        else:
+            return  # reading it says what is wrong
+    except OSError as error:
+        raise InputError(f"{source.name}: cannot read: {error.strerror}") from error
+    if size > limit:
+        raise InputError(
+            f"{source.name}: {_mib(size)} is over the input size limit of {_mib(limit)}"
+        )
+
+
+def read_bounded(stream: BinaryIO, name: str, limit: int | None) -> bytes:
+    """At most limit bytes of stream; more than that is refused without reading it all."""
+    if limit is None:
+        return stream.read()
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{name}: more than the input size limit of {_mib(limit)}")
+    return data
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size} bytes"

@@ -385,3 +385,19 @@ def _hunk(hunk: UnidiffHunk) -> Hunk:
         added=added,
         trailing_context=trailing,
     )
+
+
+def unsafe_path(path: str) -> str:
+    """Why a path a diff names must not be written (empty when it is fine): an absolute path,
+    a `..` component, or a path into a `.git` directory would reach outside the tree or into
+    the repository's own configuration."""
+    if path == "/dev/null":
+        return ""
+    if path.startswith("/"):
+        return "an absolute path"
+    parts = path.replace("\\", "/").split("/")
+    if ".." in parts:
+        return "a path that climbs out of the tree (..)"
+    if any(part.lower() in (".git", ".git.") for part in parts):
+        return "a path into a .git directory"
+    return ""

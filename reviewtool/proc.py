@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewtool.errors import ToolchainError
+from reviewtool.errors import DeadlineExceeded, ToolchainError
+
+
+# The run's wall-clock deadline (time.monotonic()), and every child process still running, so
+# that an expired --timeout can stop all of them, whichever thread started them.
+@dataclass
+class _Deadline:
+    at: float | None = None  # time.monotonic() value
+    seconds: float = 0.0
+
+
+_deadline = _Deadline()
+_running: set[subprocess.Popen[bytes]] = set()
+_running_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -57,8 +73,11 @@ def run(
 
     `merge_output` interleaves stderr into stdout as the program wrote them (to attribute
     compiler messages to the `CC` line before them). On a timeout the whole process group is
-    killed, so no sub-make or compiler keeps writing after we gave up on it.
+    killed, so no sub-make or compiler keeps writing after we gave up on it. Under a
+    `deadline()`, the timeout is cut to what is left of it and DeadlineExceeded is raised when
+    that is what ended the command.
     """
+    limit, by_deadline = _limit(timeout)
     try:
         process = subprocess.Popen(
             list(cmd),
@@ -71,25 +90,81 @@ def run(
         )
     except FileNotFoundError as error:
         raise ToolchainError(f"{cmd[0]}: not found; is it installed?") from error
+    with _running_lock:
+        _running.add(process)
     try:
-        stdout, stderr = process.communicate(input=input, timeout=timeout)
+        stdout, stderr = process.communicate(input=input, timeout=limit)
     except subprocess.TimeoutExpired as error:
         _kill_group(process)
+        if by_deadline:
+            raise _expired() from error
         raise ToolchainError(f"timed out after {timeout} s: {_quote(cmd)}") from error
     except BaseException:
         _kill_group(process)
         raise
+    finally:
+        with _running_lock:
+            _running.discard(process)
+    if _deadline.at is not None and time.monotonic() >= _deadline.at:
+        raise _expired()  # perhaps killed by kill_all(): its result cannot be trusted
     result = Completed(tuple(cmd), process.returncode, stdout or b"", stderr or b"")
     if check and result.returncode != 0:
         raise CalledProcessError(result)
     return result
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
+def _limit(timeout: float | None) -> tuple[float | None, bool]:
+    """The timeout to wait for, and whether it is the deadline's rather than the caller's."""
+    if _deadline.at is None:
+        return timeout, False
+    left = _deadline.at - time.monotonic()
+    if left <= 0:
+        raise _expired()
+    if timeout is not None and timeout < left:
+        return timeout, False
+    return left, True
+
+
+def _expired() -> DeadlineExceeded:
+    return DeadlineExceeded(f"timed out after {_deadline.seconds:g} s (--timeout)")
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every command run() starts, in any thread, to seconds from now (None: no bound)."""
+    if seconds is None:
+        yield
+        return
+    _deadline.at, _deadline.seconds = time.monotonic() + seconds, seconds
+    try:
+        yield
+    finally:
+        _deadline.at = None
+
+
+def expired() -> DeadlineExceeded:
+    """The error for an expired deadline, after killing every command still running."""
+    kill_all()
+    return _expired()
+
+
+def kill_all() -> None:
+    """Kill the process group of every command run() is waiting for, in any thread."""
+    with _running_lock:
+        processes = list(_running)
+    for process in processes:
+        _signal_group(process)
+
+
+def _signal_group(process: subprocess.Popen[bytes]) -> None:
     import contextlib
     import os
     import signal
 
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    _signal_group(process)
     process.wait()

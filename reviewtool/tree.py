@@ -86,8 +86,9 @@ class TreeState:
 class Workspace:
     """A private repository borrowing the objects of the user's kernel tree."""
 
-    def __init__(self, tree: Path) -> None:
+    def __init__(self, tree: Path, work_dir: Path | None = None) -> None:
         self.tree = tree
+        self.work_dir = work_dir  # where the temporary repository goes (None: the temp dir)
         self._temp: Path | None = None
         self._repo: git.Repo | None = None
         self._user_repo: git.Repo | None = None
@@ -101,7 +102,7 @@ class Workspace:
             raise InputError(f"{self.tree}: not a git tree") from error
         self._user_repo = user
         objects = Path(user.common_dir) / "objects"
-        self._temp = Path(tempfile.mkdtemp(prefix="reviewtool-"))
+        self._temp = Path(tempfile.mkdtemp(prefix="reviewtool-", dir=self.work_dir))
         try:
             bare = self._temp / "repo.git"
             self._repo = git.Repo.init(bare, bare=True)
@@ -206,6 +207,10 @@ class Workspace:
     def _apply_one(self, patch: Patch, parent: str) -> Applied:
         diff = patch.diff_text.encode("utf-8", "surrogateescape")
         changed = tuple(sorted({f.path for f in patch.files} | {f.old_path for f in patch.files}))
+        refused = _unsafe_failures(patch)
+        if refused:  # never handed to git: it could name a file outside the tree
+            commit = self._commit(patch, parent)
+            return Applied(patch.number, "failed", "not applied (unsafe path)", commit, (), refused)
         attempts: list[tuple[str, str, list[str]]] = [
             ("ok", "git apply", []),
             ("fuzzy", "3-way merge", ["--3way"]),
@@ -296,6 +301,15 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self._process.kill() if self._process.poll() is None and exc[0] else self.close()
+
+
+def _unsafe_failures(patch: Patch) -> tuple[HunkFailure, ...]:
+    from reviewtool.patch import unsafe_path
+
+    paths = dict.fromkeys(p for f in patch.files for p in (f.old_path, f.path))
+    return tuple(
+        HunkFailure(p, 0, 0, f"not applied: {unsafe_path(p)}") for p in paths if unsafe_path(p)
+    )
 
 
 def _reason(stderr: bytes) -> str:

@@ -42,6 +42,7 @@ class TreeOptions:
     strict_apply: bool = False
     rules: tuple[str, ...] = ()  # names or paths; empty: every rule the series touches
     cache_dir: Path | None = None
+    work_dir: Path | None = None  # where the temporary repository goes (None: the temp dir)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
 
 def audit_tree(series: Series, options: TreeOptions) -> TreeAudit:
     rules = choose_rules(series, options.rules)
-    with Workspace(options.tree) as workspace:
+    with Workspace(options.tree, options.work_dir) as workspace:
         base, source = choose_base(workspace, options.base, series.base_commit)
         with BackgroundApply(workspace, series.patches, base, options.strict_apply) as applier:
             index = NameIndex(options.tree, base, options.cache_dir)

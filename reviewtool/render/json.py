@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewtool.findings import Finding
 from reviewtool.patch import FileChange, Patch
+from reviewtool.render.common import json_safe
 from reviewtool.report import SCHEMA_VERSION, Report
 
 if TYPE_CHECKING:
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(to_dict(report), sort_keys=True, indent=2, ensure_ascii=False)
+    return json_safe(text) + "\n"  # the same data; control and bidi characters as \u escapes
 
 
 def to_dict(report: Report) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from reviewtool.render.common import (
     plural,
     totals,
     tree_lines,
+    visible,
 )
 from reviewtool.report import Report
 
@@ -50,7 +51,7 @@ def _plain(report: Report) -> str:
             f"{finding.rule}: {finding.message}" + (f" [{where}]" if where else "")
         )
         lines += [f"      {e.path}:{e.line}: {e.note}" for e in finding.evidence]
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")  # never a terminal escape sequence from the input
 
 
 def _rich(report: Report, options: RenderOptions) -> str:
@@ -106,4 +107,4 @@ def _rich(report: Report, options: RenderOptions) -> str:
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(text))
