@@ -307,6 +307,8 @@ def test_send_email_threshold_from_git_config_and_install(
     git(hooked, "config", "reviewtool.failOn", "warning")
     refused = send_email(hooked, port, "base..")
     assert refused.returncode != 0 and "warning whitespace-trailing" in refused.stderr
+    # git 2.39 validates before anything is sent, under --dry-run too
+    assert send_email(hooked, port, "--dry-run", "base..").returncode != 0
     git(hooked, "config", "--unset", "reviewtool.failOn")
     assert send_email(hooked, port, "--dry-run", "base..").returncode == 0
     installed = run_cli(capsys, "hook", "install", "-C", str(hooked), "--fail-on", "warning")
