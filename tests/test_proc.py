@@ -1,0 +1,56 @@
+"""The subprocess helper: timeouts, the run-wide deadline, and killing what runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from reviewtool import proc
+from reviewtool.errors import DeadlineExceeded, ExitCode, ToolchainError
+
+
+def test_a_command_timeout_is_a_toolchain_error() -> None:
+    with pytest.raises(ToolchainError, match=r"timed out after 0\.2 s: sleep 5"):
+        proc.run(["sleep", "5"], timeout=0.2)
+
+
+def test_the_deadline_bounds_commands_in_every_thread() -> None:
+    start = time.monotonic()
+    with proc.deadline(0.5), ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(proc.run, ["sleep", "30"], timeout=60) for _ in range(3)]
+        errors = [future.exception() for future in futures]
+    assert time.monotonic() - start < 5
+    assert all(isinstance(error, DeadlineExceeded) for error in errors)
+    assert DeadlineExceeded("x").exit_code == ExitCode.TIMEOUT == 124
+
+
+def test_after_the_deadline_no_command_starts() -> None:
+    with proc.deadline(0.01):
+        time.sleep(0.05)
+        with pytest.raises(DeadlineExceeded, match=r"timed out after 0.01 s \(--timeout\)"):
+            proc.run(["true"])
+    proc.run(["true"])  # outside it, commands run again
+
+
+def test_expired_kills_what_other_threads_wait_for() -> None:
+    outcome: list[BaseException | proc.Completed] = []
+
+    def waiting() -> None:
+        try:
+            outcome.append(proc.run(["sleep", "30"], check=False))
+        except BaseException as error:
+            outcome.append(error)
+
+    with proc.deadline(60):
+        worker = threading.Thread(target=waiting)
+        worker.start()
+        time.sleep(0.3)
+        proc._deadline.at = time.monotonic()  # the alarm's moment
+        error = proc.expired()
+        worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert isinstance(error, DeadlineExceeded)
+    assert isinstance(outcome[0], DeadlineExceeded)  # killed, and said so
