@@ -278,7 +278,7 @@ def test_timeout_stops_the_build_kills_everything_and_exits_124(tmp_path: Path) 
         command, check=False, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
     )
     elapsed = time.monotonic() - start
-    assert done.returncode == ExitCode.TIMEOUT == 124, done.stderr
+    assert done.returncode == int(ExitCode.TIMEOUT) == 124, done.stderr
     assert done.stderr == "reviewtool: error: timed out after 2 s (--timeout)\n"
     assert done.stdout == ""
     assert elapsed < 15
