@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import mailbox
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from reviewtool.findings import Finding, Severity
 from reviewtool.patchcheck import CheckOptions, PatchCheck, check_patch
 from reviewtool.render import terse
 from tests.builders import Msg, patch_body
+from tests.conftest import FIXTURES
 from tests.helpers import run_cli
 
 # checkpatch's --terse line, as b4 reads it (b4.LoreMessage.run_local_check).
@@ -97,3 +100,30 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     assert result.err.count("\n") == 1 and "absent.eml: no such file" in result.err
     result = run_cli(capsys, "check-patch", "--base", "HEAD", str(tmp_path / "absent.eml"))
     assert result.code == 2 and "--base and --rule need --tree" in result.err
+
+
+@pytest.mark.slow
+def test_tree_findings_name_places_the_patch_does_not_show(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    bundle = FIXTURES / "tree" / "demo-tree.bundle"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(tree)], check=True)
+    first = list(mailbox.mbox(str(FIXTURES / "demo" / "demo.mbox")))[1].as_bytes()
+    message = tmp_path / "patch.eml"
+    message.write_bytes(first)
+    monkeypatch.chdir(tree)  # where b4 runs check commands: the git toplevel
+    rule = str(FIXTURES / "demo" / "pte-demo.toml")
+    result = run_cli(capsys, "check-patch", "--tree", ".", "--rule", rule, str(message))
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines and all(TERSE.match(line) for line in lines)
+    assert all(line.endswith("[pte-demo-marker]") for line in lines)
+    text = first.decode().split("\n")
+    subject = next(n for n, line in enumerate(text, 1) if line.startswith("Subject:"))
+    elsewhere = [line for line in lines if line.startswith(f"-:{subject}: ")]
+    # A call site in a file the patch does not touch: the Subject line, and the place named.
+    assert any(": WARNING: mm/pgtable_demo.c:25: " in line for line in elsewhere)
+    # A call site in the patch: the line of the diff that shows it, not the Subject.
+    shown = [int(line.split(":")[1]) for line in lines if line not in elsewhere]
+    assert shown and all(text[n - 1][:1] in "+ " for n in shown)

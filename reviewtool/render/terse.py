@@ -41,10 +41,22 @@ def _number(check: PatchCheck, finding: Finding) -> int:
 
 def _line(number: int, finding: Finding, check: PatchCheck, showfile: bool) -> str:
     where = f"-:{number}"
+    label = ""
     if showfile and finding.path and finding.line is not None:
         where = f"{one_line(finding.path)}:{finding.line}"
-    label = ""
+    elif finding.path and not _shown(check, finding):
+        # A place the patch does not show (a call site elsewhere in the tree): name it.
+        label = f"{one_line(finding.path)}:{finding.line}: "
     if check.scope == "series" and finding.patch is not None:
-        label = f"[{finding.patch}/{check.report.series.expected}] "
+        label = f"[{finding.patch}/{check.report.series.expected}] {label}"
     message = one_line(finding.message)
     return f"{where}: {LEVELS[finding.severity]}: {label}{message} [{finding.rule}]"
+
+
+def _shown(check: PatchCheck, finding: Finding) -> bool:
+    """Whether LINE already says where: the finding's line is a line of this patch's diff."""
+    if finding.path is None or finding.line is None:
+        return True
+    return (
+        check.scope != "series" and check.lines.post_image(finding.path, finding.line) is not None
+    )
