@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -72,8 +73,8 @@ def test_inbox_url_must_be_http(bad: str) -> None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, bytes]] = {}
-    seen: list[str] = []
+    routes: ClassVar[dict[str, tuple[int, bytes]]] = {}
+    seen: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         self.seen.append(self.path)
@@ -228,7 +229,9 @@ def test_fetch_and_audit_from_public_inbox(
 ) -> None:
     thread = tmp_path / "thread.mbox"
     # Any message of the thread finds it; the Message-Id may come with its brackets.
-    result = run_cli(capsys, "bot", "fetch", f"<{PATCH_2}>", "--inbox", inbox.url, "-o", str(thread))
+    result = run_cli(
+        capsys, "bot", "fetch", f"<{PATCH_2}>", "--inbox", inbox.url, "-o", str(thread)
+    )
     assert (result.code, result.out, result.err) == (0, "", "")
     fetched = publicinbox.split_mboxrd(thread.read_bytes())
     ids = sorted(str(email.message_from_bytes(m)["Message-Id"]) for m in fetched)
