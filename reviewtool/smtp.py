@@ -134,6 +134,7 @@ def send(messages: Sequence[Outgoing], options: SmtpOptions) -> list[Sent]:
     stage = "cannot connect"
     try:
         with smtplib.SMTP(options.host, options.port, timeout=options.timeout) as connection:
+            stage = "opening the session"
             _hello(connection, options)
             for message in messages:
                 stage = _which(messages, sent)

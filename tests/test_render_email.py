@@ -9,6 +9,7 @@ import email.policy
 import mailbox
 import os
 import re
+import subprocess
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from reviewtool.report import Report
 from reviewtool.review import AuditOptions, run
 from tests.builders import Msg, mbox, patch_body, series
 from tests.conftest import FIXTURES
+from tests.helpers import run_cli
 
 DEMO = FIXTURES / "demo" / "demo.mbox"
 DATE = "Tue, 11 Mar 2025 10:00:00 +0000"
@@ -314,3 +316,41 @@ def test_build_and_call_site_findings_show_their_evidence() -> None:
     assert "--tree . --base 45d0b10e97990527974819b768e3acfad1bf66cb --build --arch arm64,s390" in (
         body
     )
+
+
+# --- the CLI resolves what the renderer must not look up: From: and Date: --------------------
+
+
+def test_cli_from_git_identity_and_source_date_epoch(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1741687200")
+    result = run_cli(capsys, "audit", str(DEMO), "--format", "email")
+    assert result.code == 2
+    assert result.err == (
+        "reviewtool: error: --format email needs --email-from (or git config user.email)\n"
+    )
+    for key, value in (("user.name", "Zoë Bot"), ("user.email", "zoe-bot@example.net")):
+        subprocess.run(["git", "config", "--global", key, value], check=True)
+    result = run_cli(capsys, "audit", str(DEMO), "--format", "email", "--reply-to", "patch")
+    assert result.code == 0, result.err
+    messages = [_parse(str(m)) for m in mailbox.mbox(_write(result.out))]
+    assert [m["From"] for m in messages] == ["Zoë Bot <zoe-bot@example.net>"] * 2
+    assert [m["Date"] for m in messages] == ["Tue, 11 Mar 2025 10:00:00 +0000"] * 2
+    result = run_cli(capsys, "audit", str(DEMO), "-f", "email", "--email-from", BOT, "-o", "r.eml")
+    assert (result.code, result.out) == (0, "")
+    assert _parse((tmp_path / "r.eml").read_text(encoding="utf-8"))["From"] == BOT
+
+
+def test_cli_clean_series_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.mbox"
+    clean.write_bytes(mbox(series(2)))
+    result = run_cli(capsys, "audit", str(clean), "--format", "email", "--email-from", BOT)
+    assert (result.code, result.out, result.err) == (0, "", "")
+    result = run_cli(
+        capsys, "audit", str(clean), "-f", "email", "--email-from", BOT, "--email-clean"
+    )
+    assert result.code == 0 and _parse(result.out)["In-Reply-To"] == "<s-0@example.org>"

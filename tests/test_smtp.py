@@ -235,6 +235,22 @@ def test_silent_server_times_out(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert result.err.count("\n") == 1
 
 
+def test_starttls_refused_by_the_server(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, smtp_server: tuple[Handler, int]
+) -> None:
+    handler, port = smtp_server
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(REPLY)
+    result = run_cli(
+        capsys, "bot", "reply", str(reply), "--smtp", f"127.0.0.1:{port}", "--starttls"
+    )
+    assert result.code == 3 and handler.received == []
+    assert result.err == (
+        f"reviewtool: error: smtp 127.0.0.1:{port}: opening the session: "
+        "STARTTLS extension not supported by server.\n"
+    )
+
+
 def test_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     reply = tmp_path / "reply.eml"
     reply.write_bytes(REPLY)
