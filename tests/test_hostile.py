@@ -356,3 +356,15 @@ def test_work_dir_must_exist(tmp_path: Path, capsys: Capture) -> None:
     result = run_cli(capsys, "audit", str(series), "--work-dir", str(tmp_path / "absent"))
     assert result.code == ExitCode.INPUT
     assert result.err == f"reviewtool: error: --work-dir {tmp_path / 'absent'}: not a directory\n"
+
+
+def test_timeout_stops_pure_python_work_too(tmp_path: Path, capsys: Capture) -> None:
+    diff = "".join(new_file(f"drivers/x/f{n}.c", [f"int v{n}; "]) for n in range(20_000))
+    series = tmp_path / "big.mbox"
+    series.write_bytes(one_patch("[PATCH] x: many", diff))
+    start = time.monotonic()
+    result = run_cli(capsys, "audit", str(series), "--timeout", "0.2")
+    assert time.monotonic() - start < 3
+    assert result.code == 124
+    assert result.err == "reviewtool: error: timed out after 0.2 s (--timeout)\n"
+    assert result.out == ""
