@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from reviewtool.findings import Finding, Rule, Severity
-from reviewtool.patch import Diffstat, FileChange, Patch, function_name
+from reviewtool.patch import Diffstat, FileChange, Patch, function_name, unsafe_path
 from reviewtool.series import Series
 
 RULES: dict[str, Rule] = {
@@ -30,6 +30,13 @@ RULES: dict[str, Rule] = {
         Rule("whitespace-trailing", Severity.WARNING, "an added line ends in whitespace"),
         Rule("whitespace-space-before-tab", Severity.WARNING, "a space before a tab in indent"),
         Rule("whitespace-blank-at-eof", Severity.WARNING, "blank lines added at end of file"),
+        Rule("patch-unsafe-path", Severity.ERROR, "a diff path is absolute, has .. or is in .git"),
+        Rule("text-control-characters", Severity.WARNING, "control characters in the text"),
+        Rule(
+            "text-bidi-characters",
+            Severity.ERROR,
+            "bidi controls that reorder text (CVE-2021-42574)",
+        ),
     )
 }
 
@@ -63,7 +70,38 @@ def check_series(series: Series, *, skip: frozenset[str] = frozenset()) -> list[
     for patch in series.patches:
         for patch_check in PATCH_CHECKS:
             findings.extend(patch_check(patch))
-    return [f for f in findings if f.rule not in skip]
+    return capped([f for f in findings if f.rule not in skip])
+
+
+# At most this many findings of one rule for one patch; the rest are summed up in one more.
+MOST_PER_RULE = 50
+
+
+def capped(findings: list[Finding], most: int = MOST_PER_RULE) -> list[Finding]:
+    """The findings with at most `most` of one rule per patch, and for each rule and patch
+    over that one finding saying how many more there are, so that a hostile or huge patch
+    (10,000 files of trailing whitespace) gives a report of bounded size."""
+    kept: list[Finding] = []
+    counts: dict[tuple[str, int | None], int] = {}
+    firsts: dict[tuple[str, int | None], Finding] = {}
+    for item in findings:
+        group = (item.rule, item.patch)
+        counts[group] = counts.get(group, 0) + 1
+        firsts.setdefault(group, item)
+        if counts[group] <= most:
+            kept.append(item)
+    for (rule, patch), count in counts.items():
+        if count > most:
+            kept.append(
+                Finding(
+                    rule=rule,
+                    severity=firsts[(rule, patch)].severity,
+                    message=f"and {count - most} more {rule} findings in this patch, not listed",
+                    patch=patch,
+                    key=f"more:{rule}",
+                )
+            )
+    return kept
 
 
 def _numbering(series: Series) -> Iterator[Finding]:
@@ -311,17 +349,86 @@ def _blank_at_eof(patch: Patch, change: FileChange) -> Iterator[Finding]:
     )
 
 
+def _unsafe_paths(patch: Patch) -> Iterator[Finding]:
+    for change in patch.files:
+        for path in dict.fromkeys((change.old_path, change.path)):
+            reason = unsafe_path(path)
+            if reason:
+                yield finding(
+                    "patch-unsafe-path",
+                    f"the diff names {path!r}, {reason}; reviewtool does not apply it",
+                    patch=patch.number,
+                    key=path,
+                )
+
+
+# Bidirectional controls (Trojan Source, CVE-2021-42574) and other characters that hide or
+# reorder text; and control characters, which a terminal may obey (ESC sequences).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_IN_CODE = re.compile("[\x00-\x08\x0b\x0d-\x1f\x7f-\x9f]")  # form feeds are C
+
+
+def _hidden_characters(patch: Patch) -> Iterator[Finding]:
+    subject = patch.mail.raw_subject or patch.mail.subject
+    yield from _characters_in(patch, "the subject", subject, _CONTROL, {})
+    yield from _characters_in(patch, "the commit message", patch.commit_message, _CONTROL, {})
+    for change in patch.files:
+        for hunk in change.hunks:
+            for added in hunk.added:
+                where: dict[str, object] = {
+                    "path": change.path,
+                    "line": added.line,
+                    "function": function_name(hunk.function) or None,
+                }
+                yield from _characters_in(
+                    patch, "an added line", added.text, _CONTROL_IN_CODE, where
+                )
+
+
+def _cover_characters(series: Series) -> Iterator[Finding]:
+    if series.cover is not None:
+        subject = series.cover.mail.raw_subject or series.cover.mail.subject
+        yield from _characters_in(series.cover, "the cover letter's subject", subject, _CONTROL, {})
+
+
+def _characters_in(
+    patch: Patch, name: str, text: str, control: re.Pattern[str], where: dict[str, object]
+) -> Iterator[Finding]:
+    for rule, pattern in (("text-bidi-characters", _BIDI), ("text-control-characters", control)):
+        found = sorted(set(pattern.findall(text)))
+        if found:
+            listed = ", ".join(_character_name(c) for c in found[:4])
+            yield finding(
+                rule,
+                f"{name} contains {listed}",
+                patch=patch.number,
+                key=f"{name}:{text.strip()}",
+                **where,
+            )
+
+
+def _character_name(char: str) -> str:
+    import unicodedata
+
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+
+
 SERIES_CHECKS: tuple[Callable[[Series], Iterator[Finding]], ...] = (
     _numbering,
     _cover,
     _revisions,
     _ignored,
     _cover_diffstat,
+    _cover_characters,
 )
 PATCH_CHECKS: tuple[Callable[[Patch], Iterator[Finding]], ...] = (
     _has_diff,
+    _unsafe_paths,
     _signoffs,
     _trailer_forms,
     _diffstat,
     _whitespace,
+    _hidden_characters,
 )

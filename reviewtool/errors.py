@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     INPUT = 2
     ENVIRONMENT = 3
     INTERNAL = 4
+    TIMEOUT = 124  # --timeout expired, as timeout(1) exits
     INTERRUPTED = 130
 
 
@@ -54,3 +55,9 @@ class ToolchainError(ReviewtoolError):
     """Something the environment should provide (a tree, a compiler, git) is missing or broken."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+class DeadlineExceeded(ReviewtoolError):
+    """The run took longer than --timeout; everything in flight was stopped."""
+
+    exit_code = ExitCode.TIMEOUT

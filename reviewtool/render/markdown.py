@@ -71,7 +71,8 @@ def _comment(
             continue
         lines += _group_lines(report, group, shown)
     if hidden:
-        lines += ["", f"… {_left_out(tuple(hidden), shown)} more, in other folds, left out of this comment."]
+        left_out = _left_out(tuple(hidden), shown)
+        lines += ["", f"… {left_out} more, in other folds, left out of this comment."]
     if shortened:
         lines += ["", _pointer(report, options)]
     lines += ["", f"<sub>reviewtool {report.tool_version}</sub>"]
