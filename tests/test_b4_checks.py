@@ -5,6 +5,7 @@ temporary, see conftest), and its own output or results are what the tests read.
 from __future__ import annotations
 
 import email
+import email.charset
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,9 +24,26 @@ from tests.conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.slow
 
+# b4 and liblore change the email package's global charset table when imported (utf-8
+# headers left unencoded); keep that to these tests, not the whole session.
+_CHARSETS = dict(email.charset.CHARSETS)
 b4 = pytest.importorskip("b4")
 checks = pytest.importorskip("b4.review.checks")
 liblore_utils = pytest.importorskip("liblore.utils")
+_B4_CHARSETS = dict(email.charset.CHARSETS)
+email.charset.CHARSETS.clear()
+email.charset.CHARSETS.update(_CHARSETS)
+
+
+@pytest.fixture(autouse=True)
+def b4_charsets() -> Iterator[None]:
+    """The charset table as b4 sets it, for the time of one test."""
+    email.charset.CHARSETS.clear()
+    email.charset.CHARSETS.update(_B4_CHARSETS)
+    yield
+    email.charset.CHARSETS.clear()
+    email.charset.CHARSETS.update(_CHARSETS)
+
 
 DEMO = FIXTURES / "demo" / "demo.mbox"
 ENCODINGS = FIXTURES / "series" / "encodings.mbox"
