@@ -10,10 +10,21 @@ from reviewtool.report import Report
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """`rich` asks the text renderer for rich tables (the CLI sets it when stdout is a TTY)."""
+    """`rich` asks the text renderer for rich tables (the CLI sets it when stdout is a TTY);
+    `report_url` is where the full report is, linked from a Markdown comment that had to be
+    shortened."""
 
     rich: bool = False
     width: int = 100
+    report_url: str | None = None
+    # --format email: reply to the cover letter ("cover") or to each patch ("patch"); the
+    # From: address and Date: of the reply (the CLI resolves their defaults, so rendering stays
+    # pure); the public-inbox URL the series came from; and whether a clean audit gets a reply.
+    reply_to: str = "cover"
+    email_from: str = ""
+    email_date: str = ""
+    inbox_url: str = ""
+    email_clean: bool = False
 
 
 Renderer = Callable[[Report, RenderOptions], str]
@@ -34,7 +45,7 @@ def _json(report: Report, options: RenderOptions) -> str:
 def _markdown(report: Report, options: RenderOptions) -> str:
     from reviewtool.render import markdown
 
-    return markdown.render(report)
+    return markdown.render(report, options)
 
 
 def _sarif(report: Report, options: RenderOptions) -> str:
@@ -43,11 +54,25 @@ def _sarif(report: Report, options: RenderOptions) -> str:
     return sarif.render(report)
 
 
+def _codequality(report: Report, options: RenderOptions) -> str:
+    from reviewtool.render import codequality
+
+    return codequality.render(report)
+
+
+def _email(report: Report, options: RenderOptions) -> str:
+    from reviewtool.render import email
+
+    return email.render(report, options)
+
+
 FORMATTERS: dict[str, Renderer] = {
     "text": _text,
     "json": _json,
     "markdown": _markdown,
     "sarif": _sarif,
+    "email": _email,
+    "codequality": _codequality,
 }
 
 
