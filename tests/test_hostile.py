@@ -208,8 +208,8 @@ def test_control_and_bidi_characters_are_findings(tricky: bytes) -> None:
 
 def test_every_format_neutralises_them(tricky: bytes) -> None:
     report = run([Source("t.mbox", data=tricky)], AuditOptions())
-    for name in ("text", "markdown", "json", "sarif", "codequality"):
-        assert name in FORMATTERS
+    assert set(FORMATTERS) >= {"text", "markdown", "json", "sarif", "codequality", "email"}
+    for name in FORMATTERS:
         for rich in (False, True) if name == "text" else (False,):
             text = render(report, name, RenderOptions(rich=rich))
             assert RLO not in text, name
@@ -221,6 +221,9 @@ def test_every_format_neutralises_them(tricky: bytes) -> None:
                 json.loads(text)  # still valid, the same data
     plain = render(report, "text")
     assert "[U+202E]txt.exe" in plain
+    reply = render(report, "email")
+    assert "Subject: Re: [PATCH] mm: ]0;owned \\ title [U+202E]txt.exe\n" in reply
+    assert "[U+202E]" in reply.split("\n\n", 1)[1]  # the body quotes the line, made visible
     assert "an added line contains U+001B" in plain
     data = json.loads(render(report, "json"))
     assert data["series"]["patches"][0]["subject"].endswith(f"{RLO}txt.exe")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from reviewtool.findings import Finding, Severity
 from reviewtool.inbox import is_message_id, message_url
-from reviewtool.render.common import patch_label, plural
+from reviewtool.render.common import patch_label, plural, visible
 
 if TYPE_CHECKING:
     from reviewtool.mail import Mail
@@ -124,7 +124,7 @@ def _message(report: Report, options: RenderOptions, reply: _Reply) -> str:
         message["In-Reply-To"] = f"<{mail.message_id}>"
         message["References"] = " ".join(f"<{m}>" for m in _references(mail))
     message["X-Mailer"] = f"reviewtool {_header_text(report.tool_version)}"
-    body = _body(report, options, reply, sender, message_id)
+    body = visible(_body(report, options, reply, sender, message_id))  # no ESC, no bidi
     ascii_only = body.isascii()
     message.set_content(
         body, charset="us-ascii" if ascii_only else "utf-8", cte="7bit" if ascii_only else "8bit"
@@ -158,7 +158,7 @@ def _folded_subject(subject: str) -> str:
 
 def _header_text(value: str) -> str:
     """One header line's worth of text: no CR, LF or other control characters."""
-    return re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()
+    return visible(re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip())
 
 
 def _parse_address(value: str) -> Address | None:
