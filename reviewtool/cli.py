@@ -514,6 +514,8 @@ def check(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option(help="Keep no cache between runs.")] = False,
+    timeout: TimeoutOption = None,
+    work_dir: WorkDirOption = None,
 ) -> int:
     """Check the commits of a branch before sending them: the series they become with
     `git format-patch`, and the call sites they change in this repository.
@@ -525,6 +527,7 @@ def check(
     from reviewtool.review import AuditOptions, run
     from reviewtool.treeaudit import TreeOptions
 
+    _check_work_dir(work_dir)
     repository = gitrange.open_repository(repo or Path.cwd())
     settings = config.load(repository)
     chosen_format = _enum_setting(OutputFormat, output_format, settings.format, "text")
@@ -544,16 +547,24 @@ def check(
             base=commit_range.base,
             rules=tuple(rule or settings.rules),
             cache_dir=None if no_cache else (cache or _default_cache()),
+            work_dir=work_dir,
         )
     build_options = None
     if wants_build and audit_tree:
         arches = list(arch or settings.arches)
         build_options = _build_options(
-            repository, commit_range.base, arches, jobs, chosen_toolchain, cache, no_cache
+            repository,
+            commit_range.base,
+            arches,
+            jobs,
+            chosen_toolchain,
+            cache,
+            no_cache,
+            work_dir=work_dir,
         )
     # Without a cover commit, format-patch or b4 writes the cover letter at send time.
     skip = frozenset() if commit_range.cover else frozenset({"series-no-cover"})
-    with _progress() as progress, _scratch(build_options, no_cache):
+    with _progress() as progress, _deadline(timeout), _scratch(build_options, no_cache):
         if build_options is not None:
             build_options = dataclasses.replace(build_options, progress=progress)
         options = AuditOptions(tree=tree_options, build=build_options, skip_rules=skip)
@@ -934,6 +945,9 @@ def check_patch(
         list[str] | None,
         typer.Option(help="With --tree: contract rule to audit, repeatable.", show_default=False),
     ] = None,
+    timeout: TimeoutOption = None,
+    max_input_size: MaxInputSizeOption = DEFAULT_MAX_INPUT_SIZE,
+    work_dir: WorkDirOption = None,
 ) -> int:
     """Check one patch email for b4: series checks on it as a one-patch series.
 
@@ -942,6 +956,7 @@ def check_patch(
     b4.review-perpatch-check-cmd and, with --series, b4.review-series-check-cmd).
     """
     from reviewtool.findings import Severity
+    from reviewtool.mail import Source, check_size, read_bounded
     from reviewtool.patchcheck import CheckOptions, read_message
     from reviewtool.patchcheck import check_patch as run_check
 
@@ -952,7 +967,11 @@ def check_patch(
         from reviewtool.treeaudit import TreeOptions
 
         tree_options = TreeOptions(
-            tree=tree, base=base, rules=tuple(rule or ()), cache_dir=_default_cache()
+            tree=tree,
+            base=base,
+            rules=tuple(rule or ()),
+            cache_dir=_default_cache(),
+            work_dir=work_dir,
         )
     tracking = os.environ.get("B4_TRACKING_FILE")
     options = CheckOptions(
@@ -963,9 +982,16 @@ def check_patch(
     )
     name = "<stdin>" if message == "-" else message
     try:
-        data = sys.stdin.buffer.read() if message == "-" else read_message(Path(message))
-        check = run_check(data, name, options)
-    except (InputError, ToolchainError) as error:
+        _check_work_dir(work_dir)
+        limit = _size(max_input_size)
+        if message == "-":
+            data = read_bounded(sys.stdin.buffer, name, limit)
+        else:
+            check_size(Source(name=name, path=Path(message)), limit)
+            data = read_message(Path(message))
+        with _deadline(timeout):
+            check = run_check(data, name, options)
+    except ReviewtoolError as error:  # bad input, toolchain, --timeout
         if output_format is not CheckFormat.b4_check:
             raise
         from reviewtool.render import b4check

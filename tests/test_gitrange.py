@@ -242,3 +242,26 @@ def test_check_audits_call_sites_on_the_demo_tree(tmp_path: Path, capsys: Captur
     assert not [f for f in data["findings"] if f["rule"] == "pte-demo-marker"]
     assert {"whitespace-trailing", "fixes-malformed"} <= set(rules(data))
     assert json.dumps(data["callsites"]).count('"handled"') >= 5
+
+
+def test_check_leaves_nothing_outside_its_work_dir(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tree audit's temporary repository goes into --work-dir and is removed."""
+    tree = tmp_path / "demo-tree"
+    subprocess.run(
+        ["git", "clone", "-q", str(FIXTURES / "tree" / "demo-tree.bundle"), str(tree)], check=True
+    )
+    git(tree, "checkout", "-q", "-b", "demo", "origin/series/demo")
+    temp, work, cache = (tmp_path / name for name in ("tmp", "work", "cache"))
+    for directory in (temp, work):
+        directory.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    rule = str(FIXTURES / "demo" / "pte-demo.toml")
+    arguments = ["check", "-C", str(tree), "--base", "demo-base", "--rule", rule]
+    result = run_cli(
+        capsys, *arguments, "--work-dir", str(work), "--cache-dir", str(cache), "--timeout", "300"
+    )
+    assert result.code == ExitCode.OK, result.err
+    assert list(work.iterdir()) == [] and list(temp.iterdir()) == []
+    assert cache.is_dir()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from reviewtool.errors import ExitCode
 from reviewtool.patchcheck import CheckOptions, check_patch
 from reviewtool.render import b4check
 from tests.builders import Msg, cover_body, patch_body
@@ -102,3 +103,17 @@ def test_series_without_a_thread_checks_the_cover_and_says_why(
         "cover letter checked alone (b4 gave no thread: $B4_TRACKING_FILE is not set):"
         " passed all checks"
     )
+
+
+def test_an_input_over_the_size_limit_is_refused_in_either_form(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    message = tmp_path / "patch.eml"
+    message.write_text(Msg("[PATCH] mm: x", patch_body(), "e@example.org").render())
+    terse = run_cli(capsys, "check-patch", "--max-input-size", "100", str(message))
+    assert terse.code == ExitCode.INPUT
+    assert terse.err.count("\n") == 1 and "input size limit" in terse.err
+    b4 = run_cli(capsys, "check-patch", "-f", "b4-check", "--max-input-size", "100", str(message))
+    assert b4.code == ExitCode.OK
+    [result] = json.loads(b4.out)
+    assert result["status"] == "fail" and "input size limit" in result["summary"]
