@@ -852,33 +852,51 @@ def merge(
             show_default=False,
         ),
     ],
-    output: Annotated[
-        Path | None,
+    series: Annotated[
+        list[str] | None,
         typer.Option(
-            "--output",
-            "-o",
-            help="Write the merged JSON to FILE.",
-            dir_okay=False,
+            help="The series the shards audited (as for audit); needed by every format but "
+            "json, which re-reads it to render the merged report.",
             show_default=False,
         ),
     ] = None,
+    output_format: FormatOption = OutputFormat.json,
+    output: OutputOption = None,
     fail_on: Annotated[
         FailOn, typer.Option(help="Exit 1 when a merged finding is at or above this severity.")
     ] = FailOn.error,
+    report_url: ReportUrlOption = None,
+    reply_to: ReplyToOption = ReplyTo.cover,
+    email_from: EmailFromOption = None,
+    email_clean: EmailCleanOption = False,
+    max_input_size: MaxInputSizeOption = DEFAULT_MAX_INPUT_SIZE,
 ) -> int:
-    """Merge JSON reports of one series built in shards (one per --arch) into one report."""
-    from reviewtool.merge import merge_reports
+    """Merge the reports of one series built in shards (one per --arch) into one report.
+
+    JSON by default; with --series, any format (one Markdown comment, SARIF, an email reply)
+    of the merged findings and build matrix.
+    """
+    from reviewtool.merge import merge_reports, merged_report
 
     merged = merge_reports(reports)
-    import json
+    sources = _sources(series, _size(max_input_size)) if series else None
+    if output_format is OutputFormat.json:  # the merged shards as they are, tree audit included
+        import json
 
-    _emit(json.dumps(merged, indent=2, sort_keys=True, ensure_ascii=False) + "\n", output)
-    if fail_on is FailOn.never:
-        return ExitCode.OK
-    ranks = {"error": 3, "warning": 2, "note": 1}
-    threshold = ranks[fail_on.value]
-    worst = max((ranks[f["severity"]] for f in merged["findings"]), default=0)
-    return ExitCode.FINDINGS if worst >= threshold else ExitCode.OK
+        if sources is not None:
+            merged_report(merged, sources)  # only to check it is the series given
+
+        _emit(json.dumps(merged, indent=2, sort_keys=True, ensure_ascii=False) + "\n", output)
+        if fail_on is FailOn.never:
+            return ExitCode.OK
+        ranks = {"error": 3, "warning": 2, "note": 1}
+        worst = max((ranks[f["severity"]] for f in merged["findings"]), default=0)
+        return ExitCode.FINDINGS if worst >= ranks[fail_on.value] else ExitCode.OK
+    if sources is None:
+        raise InputError(f"merge --format {output_format.value} needs --series SERIES")
+    report = merged_report(merged, sources)
+    email = _email_options(reply_to, email_from, email_clean, None)
+    return _finish(report, output_format, output, fail_on, report_url, email)
 
 
 @app.command()

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewtool.errors import InputError
-from reviewtool.report import SCHEMA_VERSION
+from reviewtool.findings import Finding, Location, Rule, Severity
+from reviewtool.mail import Source, read_sources
+from reviewtool.report import SCHEMA_VERSION, Report, make_report
+from reviewtool.series import Series, build_series
+
+if TYPE_CHECKING:
+    from reviewtool.build import BuildResult
 
 
 def merge_reports(paths: list[Path]) -> dict[str, Any]:
-    """One report: the first shard's series, every shard's builds and findings, de-duplicated."""
+    """One report: the first shard's series, every shard's builds and findings, de-duplicated.
+
+    A report of the series checks (`audit --format json`) can be merged with build shards.
+    """
     if not paths:
         raise InputError("merge needs at least one JSON report")
     reports = [_load(path) for path in paths]
@@ -30,6 +40,10 @@ def merge_reports(paths: list[Path]) -> dict[str, Any]:
         for finding in report.get("findings", []):
             findings[(finding["fingerprint"], finding["patch"], finding["rule"])] = finding
     merged["builds"] = [cells[key] for key in sorted(cells)]
+    built = [r["build"] for r in reports if "build" in r]  # a series-checks report has none
+    if built:
+        arches = dict.fromkeys(a for b in built for a in b.get("arches", []))
+        merged["build"] = {**built[0], "arches": list(arches)}
     merged["findings"] = sorted(
         findings.values(),
         key=lambda f: (
@@ -58,3 +72,114 @@ def _load(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"{path}: not a reviewtool JSON report (schema {SCHEMA_VERSION})")
     return data
+
+
+def merged_report(merged: dict[str, Any], sources: Sequence[Source]) -> Report:
+    """A Report of the merged shards, for every format: the series read again from its
+    sources (it must be the series the shards audited), findings and builds from the JSON."""
+    wanted = merged.get("series", {})
+    mails = read_sources(sources)
+    series = build_series(mails, revision=wanted.get("revision"), keep_going=True)
+    _require_same_series(wanted, series)
+    findings = [_finding(entry) for entry in merged.get("findings", [])]
+    return make_report(
+        tuple(merged.get("sources", ())),
+        series,
+        findings,
+        _rules(findings),
+        builds=_builds(merged),
+    )
+
+
+def _require_same_series(wanted: dict[str, Any], series: Series) -> None:
+    expected = [(p.get("message_id"), p.get("subject")) for p in wanted.get("patches", [])]
+    found = [(p.message_id, p.mail.subject) for p in series.patches]
+    if expected != found:
+        raise InputError(
+            f"--series is not the series the reports are of ({wanted.get('subject', '?')!r}):"
+            " its patches have other Message-Ids or subjects"
+        )
+
+
+def _finding(entry: dict[str, Any]) -> Finding:
+    try:
+        return Finding(
+            rule=entry["rule"],
+            severity=Severity(entry["severity"]),
+            message=entry["message"],
+            patch=entry.get("patch"),
+            path=entry.get("path"),
+            line=entry.get("line"),
+            column=entry.get("column"),
+            function=entry.get("function"),
+            key=entry.get("key", ""),
+            evidence=tuple(
+                Location(e["path"], e.get("line"), e.get("note", ""))
+                for e in entry.get("evidence", [])
+            ),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"a finding of the merged reports is malformed: {error}") from error
+
+
+def _rules(findings: list[Finding]) -> tuple[Rule, ...]:
+    """Every rule the engine knows, plus any other rule id a finding names (a rule file
+    given to a shard by path), at that finding's severity."""
+    from reviewtool.build import BUILD_RULE
+    from reviewtool.checks import RULES
+    from reviewtool.treeaudit import TREE_RULES
+
+    known = {rule.id: rule for rule in (*RULES.values(), *TREE_RULES, BUILD_RULE)}
+    for finding in findings:
+        if finding.rule not in known:
+            known[finding.rule] = _contract_rule(finding)
+    return tuple(known.values())
+
+
+def _contract_rule(finding: Finding) -> Rule:
+    from reviewtool.rules import load_rule, rule_names
+    from reviewtool.treeaudit import contract_rule
+
+    if finding.rule in rule_names():
+        return contract_rule(load_rule(finding.rule))
+    return Rule(finding.rule, finding.severity, finding.rule)
+
+
+def _builds(merged: dict[str, Any]) -> BuildResult | None:
+    from reviewtool.build import BuildCell, BuildResult
+    from reviewtool.kbuild import Diagnostic
+    from reviewtool.tree import TreeState
+
+    if "builds" not in merged:
+        return None
+    build = merged.get("build", {})
+
+    def diagnostics(entries: list[dict[str, Any]]) -> tuple[Diagnostic, ...]:
+        return tuple(Diagnostic(**entry) for entry in entries)
+
+    try:
+        cells = tuple(
+            BuildCell(
+                patch=cell["patch"],
+                arch=cell["arch"],
+                status=cell["status"],
+                objects=tuple(cell["objects"]),
+                new_diagnostics=diagnostics(cell["new_diagnostics"]),
+                preexisting_count=cell["preexisting_count"],
+                preexisting=diagnostics(cell.get("preexisting_diagnostics", [])),
+                reason=cell["reason"],
+                toolchain=cell["toolchain"],
+                command=cell["command"],
+            )
+            for cell in merged["builds"]
+        )
+    except (KeyError, TypeError) as error:
+        raise InputError(f"a build cell of the merged reports is malformed: {error}") from error
+    arches = build.get("arches") or list(dict.fromkeys(cell.arch for cell in cells))
+    state = TreeState(
+        path=build.get("path", ""),
+        base=build.get("base", ""),
+        base_source=build.get("base_source", ""),
+        applied=(),
+    )
+    return BuildResult(state=state, cells=cells, arches=tuple(arches))

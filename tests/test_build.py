@@ -13,6 +13,7 @@ import pytest
 from reviewtool.build import BuildOptions, BuildResult, build_findings, build_series
 from reviewtool.kbuild import Diagnostic, parse_diagnostics
 from reviewtool.mail import Source, read_sources
+from reviewtool.render.common import build_lines
 from reviewtool.series import build_series as assemble
 
 FAKELINUX = Path(__file__).resolve().parent / "fakelinux"
@@ -280,7 +281,7 @@ def test_shards_merge_into_one_report(
     hugetlb = "arch/arm64/mm/hugetlbpage.c"
     for edit in (
         append(hugetlb, "/* FAKE_WARNING(arm64 only) */\n"),
-        append("arch/s390/mm/hugetlbpage.c", "/* fine */\n"),
+        append("arch/s390/mm/hugetlbpage.c", "/* fine */ \n"),  # trailing blank: a finding
     ):
         edit(fake_tree)
     git(fake_tree, "commit", "-qam", "two arches\n\nSigned-off-by: Ana Lima <ana.lima@example.com>")
@@ -319,6 +320,46 @@ def test_shards_merge_into_one_report(
         (1, "s390", "ok"),
     }
     assert [f["rule"] for f in data["findings"]] == ["build"]
+    assert data["build"]["arches"] == ["arm64", "s390"]
+    # Every other format renders the merged shards, with the series read again: the same
+    # build matrix and findings as one unsharded run, the same SARIF fingerprints.
+    options = BuildOptions(
+        tree=fake_tree,
+        arches=("arm64", "s390"),
+        cache_dir=tmp_path / "cache",
+        arch_table=str(table),
+    )
+    series = assemble(read_sources([Source("series.mbox", mbox)]))
+    result = build_series(series, options)
+    whole = make_report(("series.mbox",), series, build_findings(result), (), builds=result)
+    markdown = run_cli(capsys, "merge", *map(str, shards), "--series", str(mbox), "-f", "markdown")
+    assert markdown.code == 0  # a new warning, below the default --fail-on error
+    assert build_lines(whole)[1:] == [
+        line for line in markdown.out.splitlines() if line in build_lines(whole)[1:]
+    ]
+    sarif = run_cli(capsys, "merge", *map(str, shards), "--series", str(mbox), "-f", "sarif")
+    prints = [r["partialFingerprints"] for r in json.loads(sarif.out)["runs"][0]["results"]]
+    direct = json.loads(render(whole, "sarif"))["runs"][0]["results"]
+    assert prints == [r["partialFingerprints"] for r in direct] and len(prints) == 1
+    other = tmp_path / "other.mbox"
+    other.write_bytes(mbox.read_bytes().replace(b"two arches", b"three arches"))
+    wrong = run_cli(capsys, "merge", *map(str, shards), "--series", str(other), "-f", "text")
+    assert wrong.code == 2 and "not the series" in wrong.err
+    assert run_cli(capsys, "merge", *map(str, shards), "-f", "markdown").code == 2
+    # The series checks' own report merges in, before or after the shards.
+    checks = tmp_path / "checks.json"
+    audit = run_cli(
+        capsys, "audit", str(mbox), "-f", "json", "-o", str(checks), "--fail-on", "never"
+    )
+    assert audit.code == 0
+    assert json.loads(checks.read_text())["findings"], "the series checks find something"
+    for order in ([checks, *shards], [*shards, checks]):
+        both = json.loads(run_cli(capsys, "merge", *map(str, order), "--fail-on", "never").out)
+        assert both["build"]["arches"] == ["arm64", "s390"] and len(both["builds"]) == 4
+        rules = {f["rule"] for f in both["findings"]}
+        assert "build" in rules and rules >= {
+            f["rule"] for f in json.loads(checks.read_text())["findings"]
+        }
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     assert run_cli(capsys, "merge", str(bad)).code == 2

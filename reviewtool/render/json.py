@@ -22,6 +22,13 @@ def render(report: Report) -> str:
 def to_dict(report: Report) -> dict[str, Any]:
     data = _series_report(report)
     if report.builds is not None:
+        state = report.builds.state
+        data["build"] = {
+            "path": state.path,
+            "base": state.base,
+            "base_source": state.base_source,
+            "arches": list(report.builds.arches),
+        }
         data["builds"] = [
             {
                 "patch": cell.patch,
@@ -227,5 +234,6 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "column": finding.column,
         "function": finding.function,
         "fingerprint": finding.fingerprint,
+        "key": finding.key,
         "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
     }
