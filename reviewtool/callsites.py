@@ -55,6 +55,7 @@ class CallSite:
     how: str
     evidence: tuple[Location, ...] = ()
     via: str = ""  # for a call of a summarised function: the forbidden use it leads to
+    excerpt: tuple[Location, ...] = ()  # unhandled sites: the source lines around the call
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,11 @@ class Auditor:
                             f"{site.requirement.api}() in {site.requirement.function}()"
                             if site.requirement
                             else ""
+                        ),
+                        excerpt=(
+                            source_excerpt(parsed[result.path].source, result.path, site.line)
+                            if verdict == "unhandled" and result.path in parsed
+                            else ()
                         ),
                     )
                 )
@@ -765,3 +771,17 @@ def _site_id(rule: str, path: str, function: str, api: str, argument: str, occur
     normalized = re.sub(r"\s+", "", argument)
     text = "\0".join((rule, path, function, api, normalized, str(occurrence)))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+EXCERPT_RADIUS = 2
+
+
+def source_excerpt(
+    source: bytes, path: str, line: int, radius: int = EXCERPT_RADIUS
+) -> tuple[Location, ...]:
+    """The lines around line (1-based) as Locations whose note is the line's text, for a
+    report to quote the code the way a reviewer would look it up."""
+    lines = source.decode("utf-8", "replace").splitlines()
+    first = max(1, line - radius)
+    last = min(len(lines), line + radius)
+    return tuple(Location(path, n, lines[n - 1].rstrip()) for n in range(first, last + 1))

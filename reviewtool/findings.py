@@ -59,6 +59,9 @@ class Finding:
     function: str | None = None
     key: str = ""
     evidence: tuple[Location, ...] = field(default=())
+    # The source lines around the place, each a Location whose note is the line's text, when
+    # the place is in the tree rather than in a line the patch shows.
+    context: tuple[Location, ...] = field(default=())
 
     @property
     def fingerprint(self) -> str:

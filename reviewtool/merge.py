@@ -117,6 +117,10 @@ def _finding(entry: dict[str, Any]) -> Finding:
                 Location(e["path"], e.get("line"), e.get("note", ""))
                 for e in entry.get("evidence", [])
             ),
+            context=tuple(
+                Location(c["path"], c.get("line"), c.get("text", ""))
+                for c in entry.get("context", [])
+            ),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"a finding of the merged reports is malformed: {error}") from error

@@ -348,6 +348,7 @@ def tree_findings(audit: TreeAudit) -> list[Finding]:
                     function=site.function or None,
                     key=f"{site.api}({site.argument})",
                     evidence=site.evidence,
+                    context=site.excerpt,
                 )
             )
     return findings

@@ -223,6 +223,11 @@ def test_check_audits_call_sites_on_the_demo_tree(tmp_path: Path, capsys: Captur
     assert first.code == ExitCode.FINDINGS, first.err
     contract = [f for f in first.json()["findings"] if f["rule"] == "pte-demo-marker"]
     assert len(contract) == 5 and all(f["patch"] == 1 for f in contract)
+    for finding in contract:  # the tree's own lines around each site, for a report to quote
+        lines = {c["line"]: c["text"] for c in finding["context"]}
+        assert finding["line"] in lines and len(lines) >= 3
+        source = git(tree, "show", f"HEAD~2:{finding['path']}").splitlines()  # the range's end
+        assert all(source[n - 1].rstrip() == text for n, text in lines.items())
     whole = run_cli(
         capsys,
         "check",

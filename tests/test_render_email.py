@@ -296,6 +296,8 @@ def test_build_and_call_site_findings_show_their_evidence() -> None:
         message="pte_to_swp_entry(pte) in walk(): a marker reaches it",
         evidence=(Location("mm/walk.c", 31, "is_swap_pte(pte) true"),
                   Location("mm/walk.c", 40, "pte_to_swp_entry(pte)")),
+        context=(Location("mm/walk.c", 39, "\tif (!pte_present(pte))"),
+                 Location("mm/walk.c", 40, "\t\tentry = pte_to_swp_entry(pte);")),
     )  # fmt: skip
     with_builds = dataclasses.replace(
         report,
@@ -313,6 +315,11 @@ def test_build_and_call_site_findings_show_their_evidence() -> None:
     assert f"   reproduce:\n     {command}\n" in body
     assert f"\n        {command}\n" in body
     assert "   path:\n     mm/walk.c:31 is_swap_pte(pte) true\n     mm/walk.c:40 " in body
+    # The call site is in the tree, not in a line the patch adds: the tree's lines are quoted.
+    assert (
+        "   mm/walk.c\n      39\t\tif (!pte_present(pte))\n"
+        " >    40\t\t\tentry = pte_to_swp_entry(pte);\n"
+    ) in body
     assert "--tree . --base 45d0b10e97990527974819b768e3acfad1bf66cb --build --arch arm64,s390" in (
         body
     )

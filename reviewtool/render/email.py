@@ -418,16 +418,28 @@ def _evidence(finding: Finding) -> list[str]:
 
 
 def _code(report: Report, finding: Finding) -> list[str]:
-    """The patch's own diff around the finding's line, when the patch adds that line."""
+    """The patch's own diff around the finding's line, when the patch adds that line; else
+    the tree's lines around it, when the finding carries them."""
     if finding.patch is None or not finding.path or not finding.line:
         return []
     member = _member(report, finding.patch)
     if member is None:
-        return []
+        return _tree_code(finding)
     excerpt = diff_excerpt(member.diff_text, finding.path, finding.line)
     if not excerpt:
-        return []
+        return _tree_code(finding)
     return ["", f"   {finding.path}", *excerpt]
+
+
+def _tree_code(finding: Finding) -> list[str]:
+    """The tree's own lines around a finding the patch does not show (a call site)."""
+    if not finding.context:
+        return []
+    shown = []
+    for location in finding.context:
+        mark = ">" if location.line == finding.line else " "
+        shown.append(f" {mark} {location.line or '':>5}\t{location.note}")
+    return ["", f"   {finding.path}", *shown]
 
 
 def diff_excerpt(diff_text: str, path: str, line: int, radius: int = CONTEXT_LINES) -> list[str]:

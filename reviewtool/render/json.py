@@ -236,4 +236,5 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "fingerprint": finding.fingerprint,
         "key": finding.key,
         "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
+        "context": [{"path": c.path, "line": c.line, "text": c.note} for c in finding.context],
     }
