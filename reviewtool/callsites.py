@@ -316,6 +316,7 @@ class Auditor:
         address_taken = _address_taken(set(summaries), parsed)
         grounding = _Grounding(callers, address_taken)
         sites: list[CallSite] = []
+        texts: dict[str, list[str]] = {}  # the lines of the files with unhandled sites
         for result in results:
             occurrences: dict[tuple[str, str], int] = {}
             unhandled_uses = [
@@ -353,8 +354,8 @@ class Auditor:
                             else ""
                         ),
                         excerpt=(
-                            source_excerpt(parsed[result.path].source, result.path, site.line)
-                            if verdict == "unhandled" and result.path in parsed
+                            source_excerpt(texts, parsed, result.path, site.line)
+                            if verdict == "unhandled"
                             else ()
                         ),
                     )
@@ -777,11 +778,19 @@ EXCERPT_RADIUS = 2
 
 
 def source_excerpt(
-    source: bytes, path: str, line: int, radius: int = EXCERPT_RADIUS
+    texts: dict[str, list[str]],
+    parsed: Mapping[str, ParsedFile],
+    path: str,
+    line: int,
+    radius: int = EXCERPT_RADIUS,
 ) -> tuple[Location, ...]:
-    """The lines around line (1-based) as Locations whose note is the line's text, for a
-    report to quote the code the way a reviewer would look it up."""
-    lines = source.decode("utf-8", "replace").splitlines()
-    first = max(1, line - radius)
-    last = min(len(lines), line + radius)
+    """The lines of path around line (1-based) as Locations whose note is the line's text,
+    for a report to quote the code the way a reviewer would look it up. texts keeps each
+    file's lines once decoded."""
+    if path not in texts:
+        if path not in parsed:
+            return ()
+        texts[path] = parsed[path].source.decode("utf-8", "replace").splitlines()
+    lines = texts[path]
+    first, last = max(1, line - radius), min(len(lines), line + radius)
     return tuple(Location(path, n, lines[n - 1].rstrip()) for n in range(first, last + 1))
