@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.header
 import email.policy
 import email.utils
+import functools
 import hashlib
 import re
 import textwrap
@@ -474,24 +475,31 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 def _hunk_rows(diff_text: str, path: str) -> list[tuple[int | None, str]]:
     """(target line number or None, diff line) for every hunk line of path in diff_text."""
-    rows: list[tuple[int | None, str]] = []
-    in_file = False
+    return _rows_by_path(diff_text).get(path, [])
+
+
+@functools.lru_cache(maxsize=4)
+def _rows_by_path(diff_text: str) -> dict[str, list[tuple[int | None, str]]]:
+    """_hunk_rows for every file of a diff at once: a reply quotes many findings of one patch,
+    and a patch may be megabytes."""
+    files: dict[str, list[tuple[int | None, str]]] = {}
+    rows: list[tuple[int | None, str]] | None = None
     number = 0
     for raw in diff_text.split("\n"):
         if raw.startswith("diff --git ") or raw == "-- ":
-            in_file = False
+            rows = None
         elif raw.startswith("+++ "):
             target = raw[4:].split("\t")[0]
-            in_file = target in (f"b/{path}", path)
-        elif in_file and (match := _HUNK.match(raw)):
+            rows = files.setdefault(target.removeprefix("b/"), [])
+        elif rows is not None and (match := _HUNK.match(raw)):
             number = int(match.group(1))
             rows.append((None, raw))
-        elif in_file and raw[:1] in ("+", " "):
+        elif rows is not None and raw[:1] in ("+", " "):
             rows.append((number, raw))
             number += 1
-        elif in_file and raw[:1] == "-":
+        elif rows is not None and raw[:1] == "-":
             rows.append((None, raw))
-    return rows
+    return files
 
 
 def _reproduce(report: Report, options: RenderOptions, reply: _Reply) -> list[str]:
