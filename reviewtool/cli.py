@@ -21,6 +21,7 @@ from reviewtool.errors import ExitCode, InputError, ReviewtoolError, ToolchainEr
 
 if TYPE_CHECKING:
     from reviewtool.build import BuildOptions
+    from reviewtool.config import Settings
     from reviewtool.mail import Source
     from reviewtool.render import RenderOptions
     from reviewtool.report import Report
@@ -186,9 +187,9 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    output_format: FormatOption = OutputFormat.text,
+    output_format: ConfiguredFormatOption = None,
     output: OutputOption = None,
-    fail_on: FailOnOption = FailOn.error,
+    fail_on: ConfiguredFailOnOption = None,
     keep_going: Annotated[
         bool,
         typer.Option(
@@ -285,6 +286,11 @@ def audit(
         return _list_rules()
     if not series:
         raise InputError("missing SERIES (an mbox, maildir, patch files or -)")
+    settings = _settings(tree)
+    output_format = _enum_setting(OutputFormat, output_format, settings.format, "text")
+    fail_on = _enum_setting(FailOn, fail_on, settings.fail_on, "error")
+    cache_dir = cache_dir or settings.cache_dir
+    email_from = email_from or settings.email_from
     if inbox is not None:
         sources = _inbox_sources(inbox, series, _size(max_input_size))
     else:
@@ -401,7 +407,7 @@ ConfiguredFormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Report format [git config reviewtool.format; default: text].",
+        help="Report format (git config reviewtool.format; default: text).",
         show_default=False,
     ),
 ]
@@ -409,7 +415,7 @@ ConfiguredFailOnOption = Annotated[
     FailOn | None,
     typer.Option(
         help="Exit 1 when a finding is at or above this severity "
-        "[git config reviewtool.failOn; default: error].",
+        "(git config reviewtool.failOn; default: error).",
         show_default=False,
     ),
 ]
@@ -427,7 +433,7 @@ ConfiguredRuleOption = Annotated[
     list[str] | None,
     typer.Option(
         help="Contract rule to audit (an id or a TOML file), repeatable "
-        "[git config reviewtool.rule; default: the rules the series touches].",
+        "(git config reviewtool.rule; default: the rules the series touches).",
         show_default=False,
     ),
 ]
@@ -436,10 +442,19 @@ ConfiguredTreeOption = Annotated[
     typer.Option(
         "--tree/--no-tree",
         help="Audit call sites in the repository; --no-tree runs the series checks only "
-        "[git config reviewtool.tree; default: on].",
+        "(git config reviewtool.tree; default: on).",
         show_default=False,
     ),
 ]
+
+
+def _settings(tree: Path | None) -> Settings:
+    """git config reviewtool.* as it applies in the tree given, else where the command runs
+    (outside a repository: the global and system configuration)."""
+    from reviewtool import config
+
+    where = tree if tree is not None and tree.is_dir() else Path.cwd()
+    return config.load(where)
 
 
 def _configured(option: object, configured: object, default: object) -> object:
@@ -482,7 +497,7 @@ def check(
         bool | None,
         typer.Option(
             "--build/--no-build",
-            help="Also cross-build every patch [git config reviewtool.build; default: off].",
+            help="Also cross-build every patch (git config reviewtool.build; default: off).",
             show_default=False,
         ),
     ] = None,
@@ -490,7 +505,7 @@ def check(
         list[str] | None,
         typer.Option(
             help="With --build: architectures, repeatable or comma separated "
-            "[git config reviewtool.arch].",
+            "(git config reviewtool.arch).",
             show_default=False,
         ),
     ] = None,
@@ -500,7 +515,7 @@ def check(
     toolchain: Annotated[
         Toolchain | None,
         typer.Option(
-            help="With --build: the compiler [git config reviewtool.toolchain; default: auto].",
+            help="With --build: the compiler (git config reviewtool.toolchain; default: auto).",
             show_default=False,
         ),
     ] = None,
@@ -508,7 +523,7 @@ def check(
         Path | None,
         typer.Option(
             help="Where search results and builds are kept between runs "
-            "[git config reviewtool.cacheDir; default: $XDG_CACHE_HOME/reviewtool].",
+            "(git config reviewtool.cacheDir; default: $XDG_CACHE_HOME/reviewtool).",
             file_okay=False,
             show_default=False,
         ),
@@ -569,7 +584,8 @@ def check(
             build_options = dataclasses.replace(build_options, progress=progress)
         options = AuditOptions(tree=tree_options, build=build_options, skip_rules=skip)
         report = run([series.source], options)
-    return _finish(report, chosen_format, output, threshold)
+    email = _email_options(ReplyTo.cover, settings.email_from, False, None)
+    return _finish(report, chosen_format, output, threshold, email=email)
 
 
 hook_app = typer.Typer(

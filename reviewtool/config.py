@@ -33,6 +33,7 @@ KEYS = {
     "reviewtool.toolchain": "reviewtool.toolchain",
     "reviewtool.cachedir": "reviewtool.cacheDir",
     "reviewtool.tree": "reviewtool.tree",
+    "reviewtool.emailfrom": "reviewtool.emailFrom",
 }
 
 
@@ -48,6 +49,7 @@ class Settings:
     toolchain: str | None = None
     cache_dir: Path | None = None
     tree: bool | None = None
+    email_from: str | None = None
 
 
 def load(repo: Path) -> Settings:
@@ -83,6 +85,7 @@ def parse(output: bytes) -> Settings:
         toolchain=_choice(values, "reviewtool.toolchain", TOOLCHAIN_VALUES),
         cache_dir=_path(values, "reviewtool.cachedir"),
         tree=_boolean(values, "reviewtool.tree"),
+        email_from=_address(values, "reviewtool.emailfrom"),
     )
 
 
@@ -136,6 +139,15 @@ def _path(values: dict[str, list[str]], key: str) -> Path | None:
     if not value.strip():
         raise InputError(f"git config {KEYS[key]}: empty path")
     return Path(value).expanduser()
+
+
+def _address(values: dict[str, list[str]], key: str) -> str | None:
+    value = _last(values, key)
+    if value is None:
+        return None
+    if "@" not in value:
+        raise InputError(f"git config {KEYS[key]}: {value!r} is not an email address")
+    return value.strip()
 
 
 def _one_of(allowed: tuple[str, ...]) -> str:

@@ -34,6 +34,7 @@ def test_every_key(repo: Path) -> None:
     git(repo, "config", "reviewtool.toolchain", "clang")
     git(repo, "config", "reviewtool.cacheDir", "~/rt-cache")
     git(repo, "config", "reviewtool.tree", "off")
+    git(repo, "config", "reviewtool.emailFrom", "Review Bot <bot@example.org>")
     assert config.load(repo) == config.Settings(
         fail_on="warning",
         format="json",
@@ -43,6 +44,7 @@ def test_every_key(repo: Path) -> None:
         toolchain="clang",
         cache_dir=Path.home() / "rt-cache",
         tree=False,
+        email_from="Review Bot <bot@example.org>",
     )
 
 
@@ -74,6 +76,7 @@ def test_real_git_valueless_key(repo: Path) -> None:
         ("reviewtool.build", "maybe", "git config reviewtool.build: invalid value 'maybe'"),
         ("reviewtool.tree", "2", "git config reviewtool.tree: invalid value '2'"),
         ("reviewtool.toolchain", "icc", "git config reviewtool.toolchain: invalid value 'icc'"),
+        ("reviewtool.emailFrom", "bot", "git config reviewtool.emailFrom: 'bot' is not an email"),
     ],
 )
 def test_invalid_values_name_the_key(repo: Path, key: str, value: str, message: str) -> None:
@@ -126,3 +129,26 @@ def test_rule_precedence_in_check(warned: Path, capsys: Capture) -> None:
     result = run_cli(capsys, *check)
     assert result.code == ExitCode.INPUT and "no-such-rule" in result.err
     assert run_cli(capsys, *check, "--rule", "pte-marker").code == ExitCode.OK
+
+
+def test_audit_reads_git_config_where_it_runs(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """audit takes format, failOn and emailFrom from git config (the --tree repository, else
+    the directory it runs in, else the global configuration); its options beat them."""
+    from tests.conftest import FIXTURES
+
+    demo = str(FIXTURES / "demo" / "demo.mbox")  # three warnings
+    monkeypatch.chdir(tmp_path)
+    git(tmp_path, "config", "--global", "reviewtool.failOn", "warning")
+    assert run_cli(capsys, "audit", demo).code == ExitCode.FINDINGS
+    assert run_cli(capsys, "audit", demo, "--fail-on", "error").code == ExitCode.OK
+    git(tmp_path, "config", "--global", "reviewtool.format", "email")
+    git(tmp_path, "config", "--global", "reviewtool.emailFrom", "Review Bot <bot@example.org>")
+    reply = run_cli(capsys, "audit", demo, "--fail-on", "never")
+    assert reply.out.startswith("From: Review Bot <bot@example.org>\n")
+    plain = run_cli(capsys, "audit", demo, "-f", "json", "--email-from", "x@example.org")
+    assert plain.json()["summary"]["warning"] == 3
+    git(tmp_path, "config", "--global", "reviewtool.format", "html")
+    bad = run_cli(capsys, "audit", demo)
+    assert bad.code == ExitCode.INPUT and "reviewtool.format" in bad.err
