@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from reviewtool.mail import Source
     from reviewtool.render import RenderOptions
     from reviewtool.report import Report
+    from reviewtool.review import AuditOptions
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ OutputOption = Annotated[
 FailOnOption = Annotated[
     FailOn, typer.Option(help="Exit 1 when a finding is at or above this severity.")
 ]
+JobsOption = Annotated[int, typer.Option(help="With --build: architectures built at once.", min=1)]
+NoCacheOption = Annotated[bool, typer.Option(help="Keep no cache between runs.")]
 # Bounds for running unattended on hostile input (a CI bot): time, input size, directories.
 TimeoutOption = Annotated[
     float | None,
@@ -245,7 +248,7 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    no_cache: Annotated[bool, typer.Option(help="Keep no cache between runs.")] = False,
+    no_cache: NoCacheOption = False,
     build: Annotated[
         bool,
         typer.Option(
@@ -260,9 +263,7 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option(help="With --build: architectures built at once.", min=1)
-    ] = 2,
+    jobs: JobsOption = 2,
     toolchain: Annotated[
         Toolchain, typer.Option(help="With --build: the compiler to use.")
     ] = Toolchain.auto,
@@ -280,7 +281,7 @@ def audit(
     With --tree, also apply it to a kernel tree and audit every call site of the APIs whose
     contract the series changes, tree-wide, for the base and after each patch.
     """
-    from reviewtool.review import AuditOptions, run
+    from reviewtool.review import AuditOptions
 
     if list_rules:
         return _list_rules()
@@ -317,15 +318,10 @@ def audit(
         build_options = _build_options(
             tree, base, arch, jobs, toolchain, cache_dir, no_cache, work_dir=work_dir
         )
-    with _progress() as progress, _deadline(timeout), _scratch(build_options, no_cache):
-        if build_options is not None:
-            build_options = dataclasses.replace(build_options, progress=progress)
-        report = run(
-            sources,
-            AuditOptions(
-                revision=revision, keep_going=keep_going, tree=tree_options, build=build_options
-            ),
-        )
+    options = AuditOptions(
+        revision=revision, keep_going=keep_going, tree=tree_options, build=build_options
+    )
+    report = _run(sources, options, timeout, no_cache)
     email = _email_options(reply_to, email_from, email_clean, inbox)
     return _finish(report, output_format, output, fail_on, report_url, email)
 
@@ -384,7 +380,7 @@ def build_command(
     The base is built first; after each patch only the objects whose dependencies changed are
     rebuilt, and only the warnings and errors the patch adds are reported.
     """
-    from reviewtool.review import AuditOptions, run
+    from reviewtool.review import AuditOptions
 
     sources = _sources(series, _size(max_input_size))
     _check_work_dir(work_dir)
@@ -393,9 +389,7 @@ def build_command(
     options = _build_options(
         tree, base, arch, jobs, toolchain, cache_dir, no_cache, sparse, work_dir=work_dir
     )
-    with _progress() as progress, _deadline(timeout), _scratch(options, no_cache):
-        options = dataclasses.replace(options, progress=progress)
-        report = run(sources, AuditOptions(build=options, checks=False))
+    report = _run(sources, AuditOptions(build=options, checks=False), timeout, no_cache)
     return _finish(report, output_format, output, fail_on, report_url)
 
 
@@ -509,9 +503,7 @@ def check(
             show_default=False,
         ),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option(help="With --build: architectures built at once.", min=1)
-    ] = 2,
+    jobs: JobsOption = 2,
     toolchain: Annotated[
         Toolchain | None,
         typer.Option(
@@ -528,7 +520,7 @@ def check(
             show_default=False,
         ),
     ] = None,
-    no_cache: Annotated[bool, typer.Option(help="Keep no cache between runs.")] = False,
+    no_cache: NoCacheOption = False,
     timeout: TimeoutOption = None,
     work_dir: WorkDirOption = None,
 ) -> int:
@@ -539,7 +531,7 @@ def check(
     branches and stash are only read.
     """
     from reviewtool import config, gitrange
-    from reviewtool.review import AuditOptions, run
+    from reviewtool.review import AuditOptions
     from reviewtool.treeaudit import TreeOptions
 
     _check_work_dir(work_dir)
@@ -579,11 +571,8 @@ def check(
         )
     # Without a cover commit, format-patch or b4 writes the cover letter at send time.
     skip = frozenset() if commit_range.cover else frozenset({"series-no-cover"})
-    with _progress() as progress, _deadline(timeout), _scratch(build_options, no_cache):
-        if build_options is not None:
-            build_options = dataclasses.replace(build_options, progress=progress)
-        options = AuditOptions(tree=tree_options, build=build_options, skip_rules=skip)
-        report = run([series.source], options)
+    options = AuditOptions(tree=tree_options, build=build_options, skip_rules=skip)
+    report = _run([series.source], options, timeout, no_cache)
     email = _email_options(ReplyTo.cover, settings.email_from, False, None)
     return _finish(report, chosen_format, output, threshold, email=email)
 
@@ -729,6 +718,20 @@ def _print_refusal(verdict: Any, failing: tuple[Any, ...], threshold: FailOn) ->
         "reviewtool: not sending; fix the series, change `git config reviewtool.failOn`, or "
         "skip this check with `git send-email --no-validate`\n"
     )
+
+
+def _run(
+    sources: list[Source], options: AuditOptions, timeout: float | None, no_cache: bool
+) -> Report:
+    """The engine, with a status line for long builds, the --timeout deadline, and the
+    --no-cache build directory removed however the run ends."""
+    from reviewtool.review import run
+
+    with _progress() as progress, _deadline(timeout), _scratch(options.build, no_cache):
+        if options.build is not None:
+            build = dataclasses.replace(options.build, progress=progress)
+            options = dataclasses.replace(options, build=build)
+        return run(sources, options)
 
 
 @contextlib.contextmanager

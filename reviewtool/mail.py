@@ -91,13 +91,13 @@ def read_sources(sources: Sequence[Source]) -> list[Mail]:
 
 def _raw_messages(source: Source) -> Iterator[tuple[str, bytes]]:
     if source.data is not None:
-        yield from _split_file(source.name, source.data)
+        yield from split_messages(source.name, source.data)
         return
     path = source.path if source.path is not None else Path(source.name)
     if path.is_dir():
         yield from _read_directory(source.name, path)
     elif path.is_file():
-        yield from _split_file(source.name, _read_bytes(path))
+        yield from split_messages(source.name, _read_bytes(path))
     elif not path.exists():
         raise InputError(f"{source.name}: no such file or directory")
     else:
@@ -121,10 +121,11 @@ def _read_directory(name: str, path: Path) -> Iterator[tuple[str, bytes]]:
     if not files:
         raise InputError(f"{name}: directory holds no messages")
     for file in files:
-        yield from _split_file(f"{name}/{file.name}", _read_bytes(file))
+        yield from split_messages(f"{name}/{file.name}", _read_bytes(file))
 
 
-def _split_file(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+def split_messages(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """The raw messages of one file: an mbox/mboxrd (`name#N` each) or a single message."""
     if not data.strip():
         raise InputError(f"{name}: empty file")
     if b"\0" in data[:65536]:

@@ -18,11 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from reviewtool.errors import InputError, ToolchainError
+from reviewtool.mail import split_messages
 
 DEFAULT_PORT = 25
 DEFAULT_TIMEOUT = 60.0
-_SEPARATOR = re.compile(rb"^From [^\n]*\n", re.MULTILINE)
-_MBOXRD_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -70,25 +69,10 @@ def read_messages(name: str, data: bytes) -> list[Outgoing]:
     """The messages of a file `--format email` wrote: one message, or an mboxrd of several."""
     if not data.strip():
         return []
-    chunks = _split(data)
+    chunks = [raw for _, raw in split_messages(name, data)]
     return [
         _outgoing(f"{name}#{n}" if len(chunks) > 1 else name, c) for n, c in enumerate(chunks, 1)
     ]
-
-
-def _split(data: bytes) -> list[bytes]:
-    text = data.replace(b"\r\n", b"\n")
-    if not text.startswith(b"From "):
-        return [text]
-    starts = [m.start() for m in _SEPARATOR.finditer(text)]
-    starts = [s for s in starts if s == 0 or text[max(0, s - 2) : s] == b"\n\n"]
-    chunks = []
-    for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
-        chunk = text[begin:end]
-        chunk = chunk[chunk.index(b"\n") + 1 :]
-        chunk = _MBOXRD_QUOTED.sub(rb"\1", chunk)
-        chunks.append(chunk[:-1] if chunk.endswith(b"\n\n") else chunk)
-    return chunks
 
 
 def _outgoing(name: str, raw: bytes) -> Outgoing:
