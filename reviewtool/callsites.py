@@ -2,21 +2,31 @@
 a verdict, computed for one tree state at a time (the base, then after each patch).
 
 Only files that mention a name the rule gives meaning to are read and parsed; functions that
-mention none are skipped. Summaries (a function whose parameter reaches a forbidden use) are
-iterated to a fixpoint: callers of a summarised function are found with `git grep` and checked.
+mention none are skipped. Two kinds of function summaries are iterated to a fixpoint:
+requirements (a parameter-rooted value reaches a forbidden use: callers, found with `git grep`,
+are checked against it) and result summaries (what the function's return value says about its
+arguments, used where callers test it).
+
+Each verdict names the kind of reason it rests on (`guard`, `callee-result`, `caller`,
+`origin`, `config`, `no-case`; `unparsed` for calls the parse lost), and unhandled sites are
+grouped by root cause: the value's origin (a pte load in some function) that reaches the
+forbidden uses. One cause is one finding.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from reviewtool.csource import (
     Function,
     ParsedFile,
+    StructTable,
     enclosing_function_text,
     parse_file,
     reparse_function,
@@ -24,19 +34,26 @@ from reviewtool.csource import (
 from reviewtool.dataflow import (
     Event,
     FunctionAnalysis,
+    Outcome,
     Requirement,
     SiteRecord,
     Value,
-    parameter_types,
-    parameters,
 )
 from reviewtool.findings import Location
-from reviewtool.rules import ContractRule
+from reviewtool.kconfig import Kconfig
+from reviewtool.returns import ResultSummary, summarise
+from reviewtool.rules import ContractRule, Forbidden
+from reviewtool.typeinfo import CType
+
+if TYPE_CHECKING:
+    import tree_sitter
 
 log = logging.getLogger(__name__)
 
 _MAX_ROUNDS = 6
 _CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+
+REASONS = ("guard", "callee-result", "caller", "origin", "config", "no-case", "unparsed")
 
 
 @dataclass(frozen=True)
@@ -51,11 +68,32 @@ class CallSite:
     api: str
     argument: str
     cases: tuple[str, ...]
-    verdict: str  # handled | unhandled | unknown
+    verdict: str  # handled | unhandled | unknown | latent
     how: str
     evidence: tuple[Location, ...] = ()
     via: str = ""  # for a call of a summarised function: the forbidden use it leads to
     excerpt: tuple[Location, ...] = ()  # unhandled sites: the source lines around the call
+    reason: str = ""  # the kind of reason the verdict rests on (REASONS)
+    cause: str = ""  # unhandled and latent sites: the id of their root cause
+    digest: str = ""  # the enclosing function's text, hashed
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One root cause: a value of a new case from one origin and every unhandled use it
+    reaches. Reported once, at its anchor: the guard that lets the case through, else the
+    first unguarded use."""
+
+    id: str
+    verdict: str  # unhandled | latent
+    anchor: CallSite
+    further: tuple[CallSite, ...]
+    root: str  # "function() path:line: key", where the value comes from
+    digest: str  # the texts of the functions it spans
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        return (self.anchor.id, *(s.id for s in self.further))
 
 
 @dataclass(frozen=True)
@@ -85,6 +123,7 @@ class StateAudit:
     sites: tuple[CallSite, ...]
     coverage: Coverage
     files: int
+    causes: tuple[Cause, ...] = ()
 
     def by_id(self) -> dict[str, CallSite]:
         return {site.id: site for site in self.sites}
@@ -96,61 +135,102 @@ class _FunctionResult:
     name: str
     static: bool
     sites: list[SiteRecord]
+    digest: str = ""
+    results: ResultSummary | None = None
 
 
 @dataclass
-class _Context:
-    """Per-run caches shared across tree states: parsed files by blob id."""
+class Context:
+    """Per-run caches shared across tree states and rules: parsed files and headers by blob
+    id, analyses by rule and function text, struct members."""
 
     parsed: dict[str, ParsedFile] = field(default_factory=dict)
-    analysed: dict[tuple[object, ...], tuple[tuple[int, int], list[SiteRecord]]] = field(
+    analysed: dict[
+        tuple[object, ...],
+        tuple[tuple[int, int], list[SiteRecord], ResultSummary | None],
+    ] = field(default_factory=dict)
+    headers: dict[str, tuple[frozenset[str], tuple[tuple[str, str], ...]]] = field(
         default_factory=dict
     )
+    structs: dict[str, tuple[dict[str, CType], tuple[tuple[str, str], ...]]] = field(
+        default_factory=dict
+    )
+    kconfig: dict[tuple[str, ...], Kconfig] = field(default_factory=dict)
 
 
 FileReader = Callable[[str], tuple[str, bytes] | None]  # path -> (blob id, content)
 
 
+@dataclass(frozen=True)
+class _Root:
+    """Where a grounded violation's value comes from."""
+
+    path: str
+    function: str
+    key: str
+    line: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.path}\0{self.function}\0{self.key}"
+
+    def describe(self) -> str:
+        return f"`{self.key}` in {self.function}() ({self.path}:{self.line})"
+
+
 class Auditor:
     """Audits tree states against one rule; keeps parse and analysis caches across states."""
 
-    def __init__(self, rule: ContractRule) -> None:
+    def __init__(self, rule: ContractRule, context: Context | None = None) -> None:
         self.rule = rule
-        self.context = _Context()
+        self.context = context if context is not None else Context()
 
     def audit(
-        self, files: Iterable[str], read: FileReader, find_callers: Callable[[set[str]], set[str]]
+        self,
+        files: Iterable[str],
+        read: FileReader,
+        find_callers: Callable[[set[str]], set[str]],
+        kconfig: Kconfig | None = None,
     ) -> StateAudit:
         """Audit a state: `files` mention the rule's names; `find_callers` greps more names."""
         rule = self.rule
         parsed = self._parse_all(sorted(set(files)), read)
         live = self._live_cases(parsed)
-        summaries: dict[str, tuple[Requirement, ...]] = {}
-        results: list[_FunctionResult] = []
+        structs = StructTable(
+            read, self._parse_blob, self.context.headers, known=self.context.structs
+        )
+        requirements: dict[str, tuple[Requirement, ...]] = {}
+        results: dict[str, ResultSummary] = {}
+        analysed: list[_FunctionResult] = []
         searched: set[str] = set(rule.names)
         for _ in range(_MAX_ROUNDS):
-            results = self._analyse(parsed, live, summaries)
-            new = _summaries(results, summaries)
-            if new == summaries:
+            analysed = self._analyse(parsed, live, requirements, results, structs)
+            new_requirements = _requirements(analysed)
+            new_results = _results(analysed)
+            if new_requirements == requirements and new_results == results:
                 break
-            summaries = new
+            requirements, results = new_requirements, new_results
             # A static function of a .c file is called from its own file only: no search.
-            wanted = {name for name in summaries if "::" not in name} - searched
+            wanted = {name for name in requirements if "::" not in name} - searched
             if wanted:
                 searched |= wanted
                 extra = find_callers(wanted) - set(parsed)
                 parsed.update(self._parse_all(sorted(extra), read))
-        sites = self._verdicts(results, summaries, live, parsed)
-        coverage = self._coverage(parsed, results)
+        verdicts = _Verdicts(rule, live, analysed, requirements, parsed, kconfig)
+        sites = verdicts.sites()
+        coverage = self._coverage(parsed, analysed)
         sites += self._unparsed_sites(coverage)
-        return StateAudit(
-            live,
-            tuple(sorted(sites, key=lambda s: (s.path, s.line, s.column))),
-            coverage,
-            len(parsed),
-        )
+        ordered = tuple(sorted(sites, key=lambda s: (s.path, s.line, s.column)))
+        return StateAudit(live, ordered, coverage, len(parsed), verdicts.causes(ordered))
 
     # -- parsing ----------------------------------------------------------------------------
+
+    def _parse_blob(self, blob: str, path: str, content: bytes) -> ParsedFile:
+        cached = self.context.parsed.get(blob)
+        if cached is None or cached.path != path:
+            cached = parse_file(path, content)
+            self.context.parsed[blob] = cached
+        return cached
 
     def _parse_all(self, paths: list[str], read: FileReader) -> dict[str, ParsedFile]:
         parsed: dict[str, ParsedFile] = {}
@@ -159,11 +239,7 @@ class Auditor:
             if found is None:
                 continue
             blob, content = found
-            cached = self.context.parsed.get(blob)
-            if cached is None or cached.path != path:
-                cached = parse_file(path, content)
-                self.context.parsed[blob] = cached
-            parsed[path] = cached
+            parsed[path] = self._parse_blob(blob, path, content)
         return parsed
 
     def _live_cases(self, parsed: Mapping[str, ParsedFile]) -> frozenset[str]:
@@ -185,78 +261,100 @@ class Auditor:
         self,
         parsed: Mapping[str, ParsedFile],
         live: frozenset[str],
-        summaries: Mapping[str, tuple[Requirement, ...]],
+        requirements: Mapping[str, tuple[Requirement, ...]],
+        results: Mapping[str, ResultSummary],
+        structs: StructTable,
     ) -> list[_FunctionResult]:
-        names = set(self.rule.names) | set(summaries)
-        pattern = re.compile(
-            rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\("
-        )
-        results: list[_FunctionResult] = []
+        own = frozenset(self.rule.file_names | set(self.rule.results))
+        uses = frozenset(self.rule.watch) | frozenset(self.rule.forbidden)
+        analysed: list[_FunctionResult] = []
+        visible_requirements = _Visibility(requirements)
+        visible_results = _Visibility(results)
+        current = {_identity(r): r for group in requirements.values() for r in group}
         for path, parsed_file in parsed.items():
-            local = _visible(summaries, path)
-            for function, text in self._relevant(parsed_file, frozenset(names), pattern):
+            local = visible_requirements.of(path)
+            local_results = visible_results.of(path)
+            # the functions that call a name the rule knows, or a summarised function this
+            # file's calls can resolve to
+            names = frozenset(own | local.keys() | local_results.keys())
+            for function, digest, calls in self._relevant(parsed_file, names):
                 node = function.node
                 body = node.child_by_field_name("body")
                 if body is None:
                     continue
-                called = sorted(n for n in local if n.encode() in text)
-                # Keyed by the function's text, not its place: a patch that only moves a
-                # function (lines added above it) reuses the analysis, shifted.
+                called = sorted(local.keys() & calls)
+                if not called and not calls & uses and not _may_return_values(node):
+                    continue  # no use to record and no result to summarise
+                called_results = sorted((local_results.keys() & calls) - {function.name})
                 cache_key = (
+                    self.rule.id,
                     path,
-                    hashlib.sha1(text).hexdigest(),
+                    digest,
                     live,
                     tuple((n, tuple(map(_identity, local[n]))) for n in called),
+                    tuple((n, local_results[n]) for n in called_results),
                 )
                 start = (node.start_point[0], node.start_byte)
                 cached = self.context.analysed.get(cache_key)
-                sites = None
                 if cached is not None:
-                    (old_line, old_byte), old_sites = cached
+                    (old_line, old_byte), old_sites, summary = cached
                     sites = _shifted(old_sites, start[0] - old_line, start[1] - old_byte)
-                    sites = _current_requirements(sites, local)
-                if sites is None:
+                    sites = _current_requirements(sites, current)
+                else:
                     analysis = FunctionAnalysis(
                         self.rule,
                         live,
                         {n: local[n] for n in called},
                         function.name,
-                        parameters(node),
                         path,
-                        parameter_types(node),
+                        node,
+                        functools.partial(_struct_lookup, structs, path),
+                        {n: local_results[n] for n in called_results},
                     )
                     analysis.run(body)
                     sites = list(analysis.sites.values())
-                    self.context.analysed[cache_key] = (start, sites)
-                results.append(_FunctionResult(path, function.name, function.static, sites))
-        return results
+                    summary = None
+                    if analysis.returns:
+                        candidate = summarise(
+                            function.name, path, analysis.parameters, analysis.returns
+                        )
+                        summary = candidate if candidate.informative else None
+                    self.context.analysed[cache_key] = (start, sites, summary)
+                analysed.append(
+                    _FunctionResult(path, function.name, function.static, sites, digest, summary)
+                )
+        return analysed
 
     def _relevant(
-        self, parsed_file: ParsedFile, names: frozenset[str], pattern: re.Pattern[bytes]
-    ) -> list[tuple[Function, bytes]]:
-        """The functions that call any of names, with their text (memoized per file)."""
+        self, parsed_file: ParsedFile, names: frozenset[str]
+    ) -> list[tuple[Function, str, frozenset[str]]]:
+        """The functions that call any of names, with a digest of their text and the names they
+        call (memoized per file)."""
         key = ("relevant", self.rule.id, names)
         cached = parsed_file.memo.get(key)
         if cached is None:
-            cached = [
-                (function, parsed_file.source[function.node.start_byte : function.node.end_byte])
-                for function, called in self._called_names(parsed_file)
-                if called & names
-            ]
+            cached = [entry for entry in self._called_names(parsed_file) if entry[2] & names]
             parsed_file.memo[key] = cached
         assert isinstance(cached, list)
         return cached
 
-    def _called_names(self, parsed_file: ParsedFile) -> list[tuple[Function, frozenset[str]]]:
-        """Each function with the names it calls (`name(` in its text), once per file."""
+    def _called_names(self, parsed_file: ParsedFile) -> list[tuple[Function, str, frozenset[str]]]:
+        """Each function with a digest of its text and the names it calls (`name(` in its
+        text), once per file. Analyses are keyed by the digest, not by the function's place: a
+        patch that only moves a function (lines added above it) reuses its analysis, shifted."""
         key = ("called", self.rule.names)
         cached = parsed_file.memo.get(key)
         if cached is None:
-            found: list[tuple[Function, frozenset[str]]] = []
+            found: list[tuple[Function, str, frozenset[str]]] = []
             for function in self._functions_of(parsed_file):
                 node = function.node
                 text = parsed_file.masked[node.start_byte : node.end_byte]
-                found.append((function, frozenset(m.decode() for m in _CALLED.findall(text))))
+                digest = hashlib.sha1(
+                    parsed_file.source[node.start_byte : node.end_byte]
+                ).hexdigest()
+                found.append(
+                    (function, digest, frozenset(m.decode() for m in _CALLED.findall(text)))
+                )
             cached = parsed_file.memo[key] = found
         assert isinstance(cached, list)
         return cached
@@ -276,7 +374,7 @@ class Auditor:
         covered = [(f.node.start_byte, f.node.end_byte) for f in functions]
         lost = [
             call
-            for call in parsed_file.calls(self.rule.names)
+            for call in parsed_file.calls(self.rule.file_names)
             if not call.in_macro and not _inside_parsed_call(parsed_file, call.line, call.name)
         ]
         for call in lost:
@@ -294,210 +392,6 @@ class Auditor:
                 covered.append(span)
         return functions
 
-    # -- verdicts ---------------------------------------------------------------------------
-
-    def _verdicts(
-        self,
-        results: list[_FunctionResult],
-        summaries: Mapping[str, tuple[Requirement, ...]],
-        live: frozenset[str],
-        parsed: Mapping[str, ParsedFile],
-    ) -> list[CallSite]:
-        rule = self.rule
-        new_cases = rule.new_cases & live
-        callers: dict[str, list[tuple[_FunctionResult, SiteRecord]]] = {}
-        for result in results:
-            for site in result.sites:
-                if site.requirement is not None:
-                    callers.setdefault(site.requirement.function, []).append((result, site))
-                elif site.api in rule.forbidden:
-                    # A forbidden API defined in the tree: its callers are checked as uses.
-                    callers.setdefault(f"forbidden:{site.api}", []).append((result, site))
-        address_taken = _address_taken(set(summaries), parsed)
-        grounding = _Grounding(callers, address_taken)
-        sites: list[CallSite] = []
-        texts: dict[str, list[str]] = {}  # the lines of the files with unhandled sites
-        for result in results:
-            occurrences: dict[tuple[str, str], int] = {}
-            unhandled_uses = [
-                s for s in result.sites if s.violating and grounding.status(result, s) == "grounded"
-            ]
-            for site in sorted(result.sites, key=lambda s: s.byte):
-                ident = (site.api, site.argument)
-                occurrences[ident] = occurrences.get(ident, 0) + 1
-                verdict, how, evidence = self._verdict(
-                    result, site, unhandled_uses, grounding, new_cases, live
-                )
-                sites.append(
-                    CallSite(
-                        id=_site_id(
-                            rule.id,
-                            result.path,
-                            result.name,
-                            site.api,
-                            site.argument,
-                            occurrences[ident],
-                        ),
-                        path=result.path,
-                        line=site.line,
-                        column=site.column,
-                        function=result.name,
-                        api=site.api,
-                        argument=site.argument,
-                        cases=rule.groups(site.cases),
-                        verdict=verdict,
-                        how=how,
-                        evidence=evidence,
-                        via=(
-                            f"{site.requirement.api}() in {site.requirement.function}()"
-                            if site.requirement
-                            else ""
-                        ),
-                        excerpt=(
-                            source_excerpt(texts, parsed, result.path, site.line)
-                            if verdict == "unhandled"
-                            else ()
-                        ),
-                    )
-                )
-        return sites
-
-    def _verdict(
-        self,
-        result: _FunctionResult,
-        site: SiteRecord,
-        unhandled_uses: list[SiteRecord],
-        grounding: _Grounding,
-        new_cases: frozenset[str],
-        live: frozenset[str],
-    ) -> tuple[str, str, tuple[Location, ...]]:
-        rule = self.rule
-        path = result.path
-        is_use = site.api in rule.forbidden or site.requirement is not None
-        groups = ", ".join(rule.groups(new_cases)) or "the new case"
-        if is_use:
-            if site.violating:
-                evidence = self._evidence(path, site)
-                if site.from_parameter is not None:
-                    status = grounding.status(result, site)
-                    chain = grounding.callers_of(result)
-                    if status == "clean":
-                        where = ", ".join(f"{r.name}() line {s.line}" for r, s in chain[:4])
-                        return "handled", f"every caller excludes it ({where})", ()
-                    if status == "unknown":
-                        parameter = site.from_parameter[1]
-                        why = (
-                            "no caller is visible"
-                            if not chain or result.name in grounding.address_taken
-                            else "its callers' values come from callers not visible"
-                        )
-                        return (
-                            "unknown",
-                            f"({_names(rule, site.violating)}) can reach {site.api}() only "
-                            f"through the parameter `{parameter}`, and {why}",
-                            evidence,
-                        )
-                    grounded = grounding.grounded_caller(result)
-                    if grounded is None:
-                        return (
-                            "unhandled",
-                            f"({_names(rule, site.violating)}) reaches {site.api}() unguarded; "
-                            f"no visible caller guards `{site.from_parameter[1]}`",
-                            evidence,
-                        )
-                    caller, caller_site = grounded
-                    chain_evidence = self._evidence(caller.path, caller_site)
-                    return (
-                        "unhandled",
-                        f"({_names(rule, site.violating)}) reaches {site.api}() from "
-                        f"{caller.name}() at {caller.path}:{caller_site.line}",
-                        chain_evidence + evidence,
-                    )
-                return (
-                    "unhandled",
-                    f"({_names(rule, site.violating)}) reaches {site.api}() unguarded",
-                    evidence,
-                )
-            if site.value is not None and not site.value.tracked:
-                return (
-                    "handled",
-                    f"the value is not read from a {rule.value or 'tracked value'}: it comes "
-                    f"from {site.value.untracked}",
-                    (),
-                )
-            missing = (
-                rule.forbidden[site.api].cases
-                if site.api in rule.forbidden
-                else site.requirement.cases
-                if site.requirement
-                else frozenset()
-            )
-            absent = missing - live
-            if missing and absent == missing:
-                return "handled", f"({_names(rule, missing)}) does not exist in this tree", ()
-            return "handled", self._exclusion(site, missing & live), ()
-        if site.value is not None and not site.value.tracked:
-            return (
-                "handled",
-                f"the value comes from {site.value.untracked}, not from a "
-                f"{rule.value or 'tracked value'}",
-                (),
-            )
-        if not site.cases & new_cases:
-            if not new_cases:
-                return "handled", f"({groups}) does not exist in this tree", ()
-            return "handled", self._exclusion(site, new_cases), ()
-        for use in unhandled_uses:
-            trail = use.violation.trail if use.violation else ()
-            if any(
-                event.line == site.line
-                and event.note == "true"
-                and event.text.startswith(f"{site.api}(")
-                for event in trail
-            ):
-                return (
-                    "unhandled",
-                    f"({_names(rule, use.violating)}) passes this test and reaches "
-                    f"{use.api}() at line {use.line}",
-                    self._evidence(path, use),
-                )
-        return ("handled", f"({groups}) can reach it; no forbidden use follows on any path", ())
-
-    def _exclusion(self, site: SiteRecord, cases: frozenset[str]) -> str:
-        value = site.value
-        events = [value.exclusion(c) for c in sorted(cases)] if value else []
-        known = [e for e in events if e is not None]
-        if known:
-            event = known[0]
-            return (
-                f"({_names(self.rule, cases)}) excluded by `{_short(event.text)}` "
-                f"({event.note}) at line {event.line}"
-            )
-        return f"({_names(self.rule, cases)}) cannot reach it"
-
-    def _evidence(self, path: str, site: SiteRecord) -> tuple[Location, ...]:
-        trail: tuple[Event, ...] = site.violation.trail if site.violation else ()
-        steps = [
-            Location(
-                path,
-                e.line,
-                f"`{_short(e.text)}` is {e.note}"
-                if e.note in ("true", "false")
-                else _short(e.note),
-            )
-            for e in trail
-        ]
-        cases = _names(self.rule, site.violating)
-        if site.requirement is not None:
-            req = site.requirement
-            steps.append(Location(path, site.line, f"passes ({cases}) to {req.function}()"))
-            steps.append(
-                Location(req.file, req.use.line, f"{req.function}() calls {req.api}() on it")
-            )
-        else:
-            steps.append(Location(path, site.line, f"{site.api}({site.argument}) with ({cases})"))
-        return tuple(steps)
-
     # -- coverage ---------------------------------------------------------------------------
 
     def _coverage(
@@ -509,7 +403,7 @@ class Auditor:
         parsed_count = 0
         unparsed: list[Unparsed] = []
         for path, parsed_file in parsed.items():
-            for call in parsed_file.calls(self.rule.names):
+            for call in parsed_file.calls(self.rule.file_names):
                 if call.name not in watched:
                     continue
                 textual += 1
@@ -548,9 +442,392 @@ class Auditor:
                     cases=(),
                     verdict="unknown",
                     how=f"not analysed: {item.reason}",
+                    reason="unparsed",
                 )
             )
         return sites
+
+
+class _Verdicts:
+    """Verdicts of one state's sites, their reasons, and their root causes."""
+
+    def __init__(
+        self,
+        rule: ContractRule,
+        live: frozenset[str],
+        analysed: list[_FunctionResult],
+        requirements: Mapping[str, tuple[Requirement, ...]],
+        parsed: Mapping[str, ParsedFile],
+        kconfig: Kconfig | None,
+    ) -> None:
+        self.rule = rule
+        self.live = live
+        self.new_cases = rule.new_cases & live
+        self.analysed = analysed
+        self.parsed = parsed
+        self.kconfig = kconfig
+        callers: dict[str, list[tuple[_FunctionResult, SiteRecord]]] = {}
+        for result in analysed:
+            for site in result.sites:
+                if site.requirement is not None:
+                    callers.setdefault(site.requirement.function, []).append((result, site))
+                elif site.api in rule.forbidden:
+                    # A forbidden API defined in the tree: its calls are its callers too.
+                    callers.setdefault(site.api, []).append((result, site))
+        self.grounding = _Grounding(
+            callers, _address_taken(set(requirements), parsed), rule.forbidden
+        )
+        self.texts: dict[str, list[str]] = {}
+        self.roots: dict[str, _Root] = {}  # site id -> root of its violation
+        self._guarded_use: dict[int, SiteRecord] = {}
+        self._uses: dict[tuple[str, str, str], tuple[tuple[str, int], ...]] = {}
+        self.functions = {(r.path, r.name): r for r in analysed}
+
+    def sites(self) -> list[CallSite]:
+        rule = self.rule
+        sites: list[CallSite] = []
+        for result in self.analysed:
+            occurrences: dict[tuple[str, str], int] = {}
+            grounded = [
+                s
+                for s in result.sites
+                if s.violating and self.grounding.status(result, s)[0] == "grounded"
+            ]
+            for site in sorted(result.sites, key=lambda s: s.byte):
+                if site.requirement is not None and site.fresh:
+                    continue  # the callee reads the location itself: nothing passes here
+                ident = (site.api, site.argument)
+                occurrences[ident] = occurrences.get(ident, 0) + 1
+                site_id = _site_id(
+                    rule.id, result.path, result.name, site.api, site.argument, occurrences[ident]
+                )
+                judged = self._verdict(result, site, grounded)
+                verdict, reason, how, evidence, root = judged
+                if root is not None:
+                    self.roots[site_id] = root
+                    # a test that lets the case through is as latent as the use it leads to
+                    subject = self._guarded_use.pop(id(site), site)
+                    blocked = self._blocked(result.path, subject, root)
+                    if blocked is not None:
+                        verdict, reason, how = "latent", "config", f"{how}; {blocked}"
+                sites.append(
+                    CallSite(
+                        id=site_id,
+                        path=result.path,
+                        line=site.line,
+                        column=site.column,
+                        function=result.name,
+                        api=site.api,
+                        argument=site.argument,
+                        cases=rule.groups(site.cases),
+                        verdict=verdict,
+                        how=how,
+                        evidence=evidence,
+                        via=(
+                            f"{site.requirement.api}() in {site.requirement.function}()"
+                            if site.requirement
+                            else ""
+                        ),
+                        excerpt=(
+                            source_excerpt(self.texts, self.parsed, result.path, site.line)
+                            if verdict in ("unhandled", "latent")
+                            else ()
+                        ),
+                        reason=reason,
+                        cause=_cause_id(rule.id, root) if root is not None else "",
+                        digest=result.digest,
+                    )
+                )
+        return sites
+
+    # -- one site ---------------------------------------------------------------------------
+
+    def _verdict(
+        self, result: _FunctionResult, site: SiteRecord, grounded: list[SiteRecord]
+    ) -> tuple[str, str, str, tuple[Location, ...], _Root | None]:
+        rule = self.rule
+        is_use = site.api in rule.forbidden or site.requirement is not None
+        groups = _names(rule, self.new_cases) or "the new case"
+        if is_use and site.violating:
+            return self._violation(result, site)
+        value = site.value
+        if value is not None and not value.tracked:
+            return (
+                "handled",
+                "origin",
+                f"the value is {value.untracked}: no case of the rule is in it",
+                (),
+                None,
+            )
+        if is_use:
+            missing = (
+                rule.forbidden[site.api].cases
+                if site.api in rule.forbidden
+                else site.requirement.cases
+                if site.requirement
+                else frozenset()
+            )
+            if missing and not missing & self.live:
+                return (
+                    "handled",
+                    "no-case",
+                    f"({_names(rule, missing)}) does not exist in this tree",
+                    (),
+                    None,
+                )
+            return self._exclusion(site, missing & self.live)
+        if not site.cases & self.new_cases:
+            if not self.new_cases:
+                return "handled", "no-case", f"({groups}) does not exist in this tree", (), None
+            return self._exclusion(site, self.new_cases)
+        for use in grounded:
+            trail = use.violation.trail if use.violation else ()
+            if any(
+                event.line == site.line
+                and event.note == "true"
+                and event.text.startswith(f"{site.api}(")
+                for event in trail
+            ):
+                _, _, _, evidence, root = self._violation(result, use)
+                self._guarded_use[id(site)] = use
+                return (
+                    "unhandled",
+                    "guard",
+                    f"({_names(rule, use.violating)}) passes this test and reaches "
+                    f"{use.api}() at line {use.line}",
+                    evidence,
+                    root,
+                )
+        return (
+            "handled",
+            "no-case",
+            f"({groups}) can reach it; no forbidden use follows on any path",
+            (),
+            None,
+        )
+
+    def _violation(
+        self, result: _FunctionResult, site: SiteRecord
+    ) -> tuple[str, str, str, tuple[Location, ...], _Root | None]:
+        rule = self.rule
+        cases = _names(rule, site.violating)
+        evidence = self._evidence(result.path, site)
+        status, root, chain = self.grounding.status(result, site)
+        if status == "clean":
+            callers = self.grounding.callers_of(result)
+            where = ", ".join(f"{r.name}() line {s.line}" for r, s in callers[:4])
+            return "handled", "caller", f"every caller excludes it ({where})", (), None
+        if status == "unknown":
+            parameter = site.parameter_root.key if site.parameter_root else "?"
+            visible = self.grounding.callers_of(result)
+            why = (
+                "no caller is visible"
+                if not visible or result.name in self.grounding.address_taken
+                else "its callers' values come from callers not visible"
+            )
+            return (
+                "unknown",
+                "caller",
+                f"({cases}) can reach {site.api}() only through `{parameter}`, and {why}",
+                evidence,
+                None,
+            )
+        if chain:
+            caller, caller_site = chain[0]
+            chain_evidence: tuple[Location, ...] = ()
+            for link_result, link_site in chain:
+                chain_evidence += self._evidence(link_result.path, link_site)
+            return (
+                "unhandled",
+                "caller",
+                f"({cases}) reaches {site.api}() from {caller.name}() at "
+                f"{caller.path}:{caller_site.line}",
+                chain_evidence + evidence,
+                root,
+            )
+        trail = site.violation.trail if site.violation else ()
+        guarded = any(e.note in ("true", "false") for e in trail)
+        return (
+            "unhandled",
+            "guard" if guarded else "origin",
+            f"({cases}) reaches {site.api}() unguarded",
+            evidence,
+            root,
+        )
+
+    def _exclusion(
+        self, site: SiteRecord, cases: frozenset[str]
+    ) -> tuple[str, str, str, tuple[Location, ...], _Root | None]:
+        value = site.value
+        events = [value.exclusion(c) for c in sorted(cases)] if value else []
+        known = [e for e in events if e is not None]
+        names = _names(self.rule, cases)
+        if known:
+            event = known[0]
+            return (
+                "handled",
+                event.kind or "guard",
+                f"({names}) excluded by `{_short(event.text)}` ({event.note}) at line {event.line}",
+                (),
+                None,
+            )
+        if value is not None and value.root is None:
+            return (
+                "handled",
+                "origin",
+                f"({names}) cannot be in the value it is made from",
+                (),
+                None,
+            )
+        return "handled", "guard", f"({names}) cannot reach it", (), None
+
+    def _evidence(self, path: str, site: SiteRecord) -> tuple[Location, ...]:
+        trail: tuple[Event, ...] = site.violation.trail if site.violation else ()
+        steps = [
+            Location(
+                path,
+                e.line,
+                f"`{_short(e.text)}` is {e.note}"
+                if e.note in ("true", "false")
+                else _short(e.note),
+            )
+            for e in trail
+        ]
+        cases = _names(self.rule, site.violating)
+        if site.requirement is not None:
+            req = site.requirement
+            steps.append(Location(path, site.line, f"passes ({cases}) to {req.function}()"))
+            steps.append(
+                Location(req.file, req.use.line, f"{req.function}() calls {req.api}() on it")
+            )
+        else:
+            steps.append(Location(path, site.line, f"{site.api}({site.argument}) with ({cases})"))
+        return tuple(steps)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def _blocked(self, path: str, site: SiteRecord, root: _Root) -> str | None:
+        """Why the new cases cannot reach this site in any configuration, or None: the site,
+        the value's origin, or every forbidden use it leads to is compiled only where the
+        option the cases need cannot be enabled."""
+        configs = self.rule.configs
+        cases = (site.violating or self.new_cases) & self.new_cases
+        if self.kconfig is None or not cases or any(c not in configs for c in cases):
+            return None  # a case that needs no option reaches it
+        reasons = []
+        for symbol in sorted({configs[c] for c in cases}):
+            why = self._place_blocks(path, site.line, symbol)
+            if why is None and (root.path, root.line) != (path, site.line):
+                blocked = self._place_blocks(root.path, root.line, symbol)
+                why = f"its value, from {root.path}:{root.line}, {blocked}" if blocked else None
+            origins = self._origins(site) if why is None else ()
+            if why is None and origins:
+                uses = [(p, n, self._place_blocks(p, n, symbol)) for p, n in origins]
+                if all(blocked for _, _, blocked in uses):
+                    p, n, blocked = uses[0]
+                    why = f"the forbidden use it leads to, at {p}:{n}, {blocked}"
+            if why is None:
+                return None
+            reasons.append(why)
+        return "; ".join(reasons)
+
+    def _origins(self, site: SiteRecord) -> tuple[tuple[str, int], ...]:
+        """The forbidden uses (path, line) a call of a summarised function leads to."""
+        requirement = site.requirement
+        if requirement is None:
+            return ()
+        key = (requirement.file, requirement.function, requirement.path)
+        if key in self._uses:
+            return self._uses[key]
+        self._uses[key] = ()  # a cycle leads nowhere new
+        found: set[tuple[str, int]] = set()
+        callee = self.functions.get((requirement.file, requirement.function))
+        for inner in callee.sites if callee is not None else ():
+            root = inner.parameter_root
+            if not inner.violating or root is None or root.key != requirement.path:
+                continue
+            if inner.requirement is None:
+                found.add((requirement.file, inner.line))
+            else:
+                found.update(self._origins(inner))
+        self._uses[key] = tuple(sorted(found))
+        return self._uses[key]
+
+    def _place_blocks(self, path: str, line: int, symbol: str) -> str | None:
+        kconfig = self.kconfig
+        assert kconfig is not None
+        arches = kconfig.enabling(symbol)
+        parts = path.split("/")
+        if len(parts) > 2 and parts[0] == "arch" and parts[1] not in arches:
+            arch = parts[1]
+            blocker = kconfig.blocker(symbol, arch)
+            verb = "selects" if kconfig.select_only(blocker) else "can enable"
+            where = ", ".join(sorted(arches)) or "no architecture"
+            needs = "" if blocker == symbol else f", which {symbol} needs"
+            return f"would be unhandled once {arch} {verb} {blocker}{needs} (only {where} can)"
+        parsed = self.parsed.get(path)
+        conditions = parsed.conditions(line) if parsed is not None else []
+        if not conditions:
+            return None
+        condition = " && ".join(f"({c})" for c in conditions)
+        implied = kconfig.implied(symbol)
+        if any(kconfig.condition_holds(condition, arch, implied) for arch in arches):
+            return None
+        shown = _short(" && ".join(conditions), 90)
+        return f"is compiled only under `{shown}`, which cannot hold together with {symbol}"
+
+    # -- root causes ------------------------------------------------------------------------
+
+    def causes(self, sites: tuple[CallSite, ...]) -> tuple[Cause, ...]:
+        by_cause: dict[str, list[CallSite]] = {}
+        for site in sites:
+            if site.cause and site.verdict in ("unhandled", "latent"):
+                by_cause.setdefault(site.cause, []).append(site)
+        causes = []
+        for cause_id, members in sorted(by_cause.items()):
+            root = self.roots[members[0].id]
+            anchor = _anchor(members, root)
+            further = tuple(s for s in members if s.id != anchor.id)
+            verdict = "latent" if all(s.verdict == "latent" for s in members) else "unhandled"
+            digest = hashlib.sha1(
+                "\0".join(sorted({s.digest for s in members})).encode()
+            ).hexdigest()
+            causes.append(Cause(cause_id, verdict, anchor, further, root.describe(), digest))
+        return tuple(causes)
+
+
+def _anchor(members: list[CallSite], root: _Root) -> CallSite:
+    """The guard that lets the case through (in the root's function first), else the first
+    unguarded use in the root's function, else the first use anywhere."""
+
+    def order(site: CallSite) -> tuple[int, int, str, int]:
+        in_root = site.path == root.path and site.function == root.function
+        guard = "passes this test" in site.how
+        return (0 if guard else 1, 0 if in_root else 1, site.path, site.line)
+
+    return min(members, key=order)
+
+
+def _struct_lookup(structs: StructTable, path: str, name: str) -> dict[str, CType] | None:
+    return structs.lookup(name, path)
+
+
+def _may_return_values(function: tree_sitter.Node) -> bool:
+    """A function with parameters that returns a value: its results may say something about
+    what it was passed."""
+    kind = function.child_by_field_name("type")
+    declarator = function.child_by_field_name("declarator")
+    returns_void = (
+        kind is not None
+        and kind.text == b"void"
+        and declarator is not None
+        and declarator.type == "function_declarator"
+    )
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    parameters = declarator.child_by_field_name("parameters") if declarator else None
+    listed = b"".join((parameters.text or b"").split()) if parameters is not None else b"()"
+    return not returns_void and listed not in (b"()", b"(void)")
 
 
 def _mentions(parsed_file: ParsedFile, pattern: re.Pattern[bytes]) -> bool:
@@ -565,20 +842,21 @@ def _identity(requirement: Requirement) -> tuple[object, ...]:
     """A requirement without the line of its use, which moves when the callee's file changes."""
     return (
         requirement.function,
-        requirement.parameter,
+        requirement.parameters,
         requirement.path,
-        requirement.parameter_name,
         requirement.cases,
         requirement.api,
         requirement.file,
+        requirement.kind,
     )
 
 
 def _current_requirements(
-    sites: list[SiteRecord], summaries: Mapping[str, tuple[Requirement, ...]]
+    sites: list[SiteRecord], current: Mapping[tuple[object, ...], Requirement]
 ) -> list[SiteRecord]:
     """Point reused sites at this state's requirements (same identity, current use line)."""
-    current = {_identity(r): r for requirements in summaries.values() for r in requirements}
+    if not any(site.requirement is not None for site in sites):
+        return sites
     result = []
     for original in sites:
         site = original
@@ -601,6 +879,10 @@ def _shifted(sites: list[SiteRecord], lines: int, offset: int) -> list[SiteRecor
             line=site.line + lines,
             value=_shift_value(site.value, lines),
             violation=_shift_value(site.violation, lines),
+            outcomes={
+                path: replace(outcome, value=_shift_value(outcome.value, lines))
+                for path, outcome in site.outcomes.items()
+            },
         )
         for site in sites
     ]
@@ -609,63 +891,130 @@ def _shifted(sites: list[SiteRecord], lines: int, offset: int) -> list[SiteRecor
 def _shift_value(value: Value | None, lines: int) -> Value | None:
     if value is None:
         return None
+    root = value.root
     return replace(
         value,
         trail=tuple(replace(e, line=e.line + lines) for e in value.trail),
         excluded=tuple((c, replace(e, line=e.line + lines)) for c, e in value.excluded),
+        root=replace(root, line=root.line + lines) if root is not None else None,
     )
+
+
+_Chain = list[tuple[_FunctionResult, SiteRecord]]
+_S = TypeVar("_S", tuple[Requirement, ...], ResultSummary)
 
 
 class _Grounding:
     """Whether a violation rooted at a parameter is fed by a real read somewhere up the chain.
 
     `grounded`: some path from a tracked read (a pte loaded from memory) carries the new case to
-    the use; `clean`: every caller excludes it or passes an untracked value; `unknown`: the
-    chain ends where callers are not visible (none found, or the function's address is taken).
+    the use; `clean`: every caller excludes it or passes a value of no case; `unknown`: a value
+    callers pass, and no caller is visible (none found, or the function's address is taken).
+    A load through a parameter pointer is the callee's own read where a caller has not read
+    that location itself, or where no caller is visible.
     """
 
     def __init__(
         self,
         callers: Mapping[str, list[tuple[_FunctionResult, SiteRecord]]],
         address_taken: set[str],
+        forbidden: Mapping[str, Forbidden],
     ) -> None:
         self.callers = callers
         self.address_taken = address_taken
-        self._memo: dict[tuple[str, str, int], str] = {}
+        self.forbidden = forbidden
+        self._memo: dict[tuple[str, str, int, str], tuple[str, _Root | None, _Chain]] = {}
 
     def callers_of(self, result: _FunctionResult) -> list[tuple[_FunctionResult, SiteRecord]]:
-        return self.callers.get(result.name) or self.callers.get(f"forbidden:{result.name}", [])
+        return self.callers.get(result.name, [])
 
-    def status(self, result: _FunctionResult, site: SiteRecord) -> str:
+    def status(self, result: _FunctionResult, site: SiteRecord) -> tuple[str, _Root | None, _Chain]:
+        """(grounded|clean|unknown, the root, the caller chain from the root down)."""
         if not site.violating:
-            return "clean"
-        if site.from_parameter is None:
-            return "grounded"
-        key = (result.path, result.name, site.byte)
+            return "clean", None, []
+        here = _own_root(result, site)
+        if site.parameter_root is None:
+            return "grounded", here, []
+        key = (result.path, result.name, site.byte, site.parameter_root.key)
         if key in self._memo:
             return self._memo[key]
-        self._memo[key] = "unknown"  # a cycle through this site grounds nothing
-        chain = self.callers_of(result)
-        if not chain or result.name in self.address_taken:
-            # Nothing visible guards it: a pte parameter is a pte, whoever passes it; a derived
-            # value (an swp_entry_t) with no visible source may never come from a pte.
-            status = "grounded" if site.parameter_holds_value else "unknown"
-        else:
-            statuses = {self.status(r, s) for r, s in chain}
-            status = (
-                "grounded"
-                if "grounded" in statuses
-                else "unknown"
-                if "unknown" in statuses
-                else "clean"
-            )
+        self._memo[key] = ("unknown", None, [])  # a cycle through this site grounds nothing
+        load = site.parameter_root.kind == "load"
+        path = _requirement_path(site)
+        statuses: list[tuple[str, _Root | None, _Chain]] = []
+        invisible = not self.callers_of(result) or result.name in self.address_taken
+        if invisible:
+            statuses.append(("grounded", here, []) if load else ("unknown", None, []))
+        for caller, caller_site in self.callers_of(result):
+            outcome = self._outcome(caller_site, site, path)
+            if outcome is None:
+                continue
+            statuses.append(self._caller_status(caller, caller_site, outcome, site, here, load))
+        if not statuses:
+            statuses.append(("grounded", here, []) if load else ("unknown", None, []))
+        status = next((s for s in statuses if s[0] == "grounded"), None)
+        if status is None:
+            status = next((s for s in statuses if s[0] == "unknown"), ("clean", None, []))
         self._memo[key] = status
         return status
 
-    def grounded_caller(self, result: _FunctionResult) -> tuple[_FunctionResult, SiteRecord] | None:
-        return next(
-            ((r, s) for r, s in self.callers_of(result) if self.status(r, s) == "grounded"), None
+    def _outcome(
+        self, caller_site: SiteRecord, site: SiteRecord, path: str | None
+    ) -> Outcome | None:
+        """What a caller passes for the callee's parameter-rooted path."""
+        if caller_site.requirement is not None:
+            return caller_site.outcomes.get(path) if path else None
+        forbidden = self.forbidden.get(caller_site.api)
+        root = site.parameter_root
+        if forbidden is None or root is None or root.kind != "parameter":
+            return None
+        if root.parameters != ((forbidden.argument, root.key),):
+            return None  # the callee's value is not the argument the caller's use is about
+        return Outcome(caller_site.value, caller_site.violating, False, caller_site.parameter_root)
+
+    def _caller_status(
+        self,
+        caller: _FunctionResult,
+        caller_site: SiteRecord,
+        outcome: Outcome,
+        site: SiteRecord,
+        here: _Root,
+        load: bool,
+    ) -> tuple[str, _Root | None, _Chain]:
+        if outcome.fresh:
+            return ("grounded", here, []) if load else ("unknown", None, [])
+        if not outcome.violating & site.violating:
+            return "clean", None, []
+        if outcome.parameter_root is None:
+            value = outcome.value
+            key = value.root.key if value is not None and value.root else caller_site.argument
+            line = value.root.line if value is not None and value.root else caller_site.line
+            return (
+                "grounded",
+                _Root(caller.path, caller.name, key, line or caller_site.line),
+                [(caller, caller_site)],
+            )
+        probe = replace(
+            caller_site,
+            violating=outcome.violating,
+            parameter_root=outcome.parameter_root,
+            violation=outcome.value,
         )
+        status, root, chain = self.status(caller, probe)
+        return status, root, [*chain, (caller, caller_site)] if status == "grounded" else chain
+
+
+def _requirement_path(site: SiteRecord) -> str | None:
+    """The callee-side path callers' outcomes are recorded under for this violation."""
+    root = site.parameter_root
+    return root.key if root is not None else None
+
+
+def _own_root(result: _FunctionResult, site: SiteRecord) -> _Root:
+    value = site.violation
+    if value is not None and value.root is not None:
+        return _Root(result.path, result.name, value.root.key, value.root.line or site.line)
+    return _Root(result.path, result.name, site.argument, site.line)
 
 
 def _inside_parsed_call(parsed_file: ParsedFile, line: int, name: str) -> bool:
@@ -690,34 +1039,35 @@ def _line_in_error(node: object, line: int) -> bool:
     return False
 
 
-def _summaries(
-    results: list[_FunctionResult], previous: Mapping[str, tuple[Requirement, ...]]
-) -> dict[str, tuple[Requirement, ...]]:
+def _requirements(results: list[_FunctionResult]) -> dict[str, tuple[Requirement, ...]]:
     summaries: dict[str, set[Requirement]] = {}
     for result in results:
         for site in result.sites:
-            if not site.violating or site.from_parameter is None or site.violation is None:
+            root = site.parameter_root
+            if not site.violating or root is None or site.violation is None:
                 continue
-            index, name, path = site.from_parameter
             use = Event(site.line, site.argument, site.api)
             api = site.requirement.api if site.requirement else site.api
-            key = _summary_key(result)
-            summaries.setdefault(key, set()).add(
+            summaries.setdefault(_summary_key(result), set()).add(
                 Requirement(
                     function=result.name,
-                    parameter=index,
-                    path=path,
-                    parameter_name=name,
+                    parameters=root.parameters,
+                    path=root.key,
                     cases=site.violating,
                     use=use,
                     api=api,
                     file=result.path,
+                    kind=root.kind,
                 )
             )
     return {
-        k: tuple(sorted(v, key=lambda r: (r.parameter, r.path, r.use.line)))
+        k: tuple(sorted(v, key=lambda r: (r.parameters, r.path, r.use.line)))
         for k, v in summaries.items()
     }
+
+
+def _results(analysed: list[_FunctionResult]) -> dict[str, ResultSummary]:
+    return {_summary_key(r): r.results for r in analysed if r.results is not None}
 
 
 def _summary_key(result: _FunctionResult) -> str:
@@ -727,33 +1077,71 @@ def _summary_key(result: _FunctionResult) -> str:
     return result.name
 
 
-def _visible(
-    summaries: Mapping[str, tuple[Requirement, ...]], path: str
-) -> dict[str, tuple[Requirement, ...]]:
-    visible: dict[str, tuple[Requirement, ...]] = {}
-    for key, requirements in summaries.items():
-        if "::" in key:
-            file, name = key.split("::", 1)
-            if file == path:
-                visible[name] = requirements
-        else:
-            visible.setdefault(key, requirements)
-    return visible
+def _plain(key: str) -> str:
+    return key.split("::", 1)[-1]
+
+
+class _Visibility(Generic[_S]):
+    """The summaries a file's calls can resolve to: a static function's in its own file only,
+    and a function defined under arch/<arch>/ not from another architecture's code."""
+
+    def __init__(self, summaries: Mapping[str, _S]) -> None:
+        self.static: dict[str, dict[str, _S]] = {}
+        self.shared: dict[str, _S] = {}
+        for key, value in summaries.items():
+            if "::" in key:
+                file, name = key.split("::", 1)
+                self.static.setdefault(file, {})[name] = value
+            else:
+                self.shared[key] = value
+        self.by_arch: dict[str, dict[str, _S]] = {}
+
+    def of(self, path: str) -> dict[str, _S]:
+        arch = _arch(path)
+        shared = self.by_arch.get(arch)
+        if shared is None:
+            shared = self.by_arch[arch] = self._for_arch(arch)
+        static = self.static.get(path)
+        return {**shared, **static} if static else shared
+
+    def _for_arch(self, arch: str) -> dict[str, _S]:
+        if not arch:
+            return self.shared
+        visible: dict[str, _S] = {}
+        for key, value in self.shared.items():
+            if isinstance(value, tuple):
+                kept = tuple(r for r in value if _arch(r.file) in ("", arch))
+                if kept:
+                    visible[key] = kept  # type: ignore[assignment]
+            elif isinstance(value, ResultSummary) and _arch(value.file) in ("", arch):
+                visible[key] = value
+        return visible
+
+
+def _arch(path: str) -> str:
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "arch" else ""
 
 
 def _address_taken(names: set[str], parsed: Mapping[str, ParsedFile]) -> set[str]:
-    plain = {n.split("::", 1)[-1] for n in names}
+    plain = {_plain(n) for n in names}
     if not plain:
         return set()
     pattern = re.compile(
         rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(plain)) + rb")\b(?!\s*\()"
     )
     taken: set[str] = set()
+    encoded = [n.encode() for n in plain]
     for parsed_file in parsed.values():
         key = ("address-taken", tuple(sorted(plain)))
         found = parsed_file.memo.get(key)
         if found is None:
-            found = {m.group(1).decode() for m in pattern.finditer(parsed_file.masked)}
+            masked = parsed_file.masked
+            found = (
+                {m.group(1).decode() for m in pattern.finditer(masked)}
+                if any(n in masked for n in encoded)
+                else set()
+            )
             parsed_file.memo[key] = found
         assert isinstance(found, set)
         taken |= found
@@ -771,6 +1159,11 @@ def _short(text: str, width: int = 70) -> str:
 def _site_id(rule: str, path: str, function: str, api: str, argument: str, occurrence: int) -> str:
     normalized = re.sub(r"\s+", "", argument)
     text = "\0".join((rule, path, function, api, normalized, str(occurrence)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cause_id(rule: str, root: _Root) -> str:
+    text = "\0".join((rule, root.id, re.sub(r"\s+", "", root.key)))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -2,10 +2,22 @@
 
 At every program point each tracked value (a pte, `*ptep`, `vmf->orig_pte`, ...) has the set of
 cases it may be in. Predicates narrow the set on each branch (`if`, `&&`, `||`, `!`, ternaries,
-`switch`), early exits (`return`, `continue`, `break`, `goto`) end a path, loops iterate to a
-fixpoint, copies (`pte_t pte = *ptep;`) carry the set, and values derived from a tracked value
-(`entry = pte_to_swp_entry(pte)`) narrow the value they came from. Each value also carries one
-witness trail: the guards along a path that kept its cases, which becomes a finding's evidence.
+`switch`), so do comparisons the rule describes (`swp_type(entry) != type`) and tests of a
+callee's result whose summary says what it means for the arguments (`if (!si)` after
+`si = get_swap_device(entry)`). Early exits (`return`, `continue`, `break`, `goto`) end a path,
+loops iterate to a fixpoint, copies (`pte_t pte = *ptep;`) carry the set, and values derived
+from a tracked value (`entry = pte_to_swp_entry(pte)`) narrow the value they came from. Each
+value also carries one witness trail: the guards along a path that kept its cases, which
+becomes a finding's evidence.
+
+Where a value comes from decides whether it carries cases at all (its root):
+- a load of the tracked type through a pointer (`*ptep`, `ptep_get(ptep)`, `*pvmw->pte`) is the
+  tracked object: every case;
+- a parameter of the tracked or a derived type, or such a member of a struct reached through a
+  parameter (`vmf->orig_pte`), carries what the callers pass (the function's summary is checked
+  at each caller);
+- anything else (an entry from the swap allocator, a member of another struct, a constant, an
+  untyped expression) carries no case.
 
 Calls of a function with a summary (its parameter reaches a forbidden use unguarded) are checked
 like forbidden uses, with the callee's requirement mapped onto the arguments.
@@ -15,26 +27,51 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from reviewtool.rules import ContractRule
+from reviewtool.returns import ANY, Kind, ResultSummary, compare, constant, truth
+from reviewtool.rules import Comparison, ContractRule
+from reviewtool.typeinfo import CType, Scope, StructLookup, Typer, parse_key
 
 if TYPE_CHECKING:
     import tree_sitter
 
 _ZERO = {"0", "false", "NULL", "0UL", "0L"}
 _LOOP_ROUNDS = 4
+_COMPARISONS = ("==", "!=", "<", ">", "<=", ">=")
+# node types a constant (`0`, `-EIO`, `NULL`, `VM_FAULT_OOM`, `true`) can be
+_CONSTANT_NODES = frozenset(
+    {"number_literal", "identifier", "unary_expression", "null", "true", "false",
+     "parenthesized_expression"}
+)  # fmt: skip
+_MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
 @dataclass(frozen=True)
 class Event:
-    """A step of a witness path: a guard taken, a copy, a call."""
+    """A step of a witness path: a guard taken, a copy, a call. `kind` says what kind of
+    reason a narrowing rests on: `guard` (a predicate or comparison on the value) or
+    `callee-result` (a test of a callee's result)."""
 
     line: int
     text: str
     note: str
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Root:
+    """Where a value's cases come from. `load`: a read of the tracked type through a pointer
+    (the tracked object itself); `parameter`: what the callers pass. `parameters` names the
+    parameters the key is made of, (index, name); it is empty when the value does not depend on
+    what the callers pass."""
+
+    kind: str
+    key: str
+    line: int
+    parameters: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,8 +79,9 @@ class Value:
     cases: frozenset[str]
     trail: tuple[Event, ...] = ()
     excluded: tuple[tuple[str, Event], ...] = ()
-    origin: str | None = None  # the entry key this value was read from (None: constructed)
-    untracked: str = ""  # set when the value comes from a call the rule knows nothing of
+    origin: str | None = None  # the key this value was read from (None: constructed)
+    untracked: str = ""  # why the value carries no case (set for values of no case)
+    root: Root | None = None
 
     @property
     def tracked(self) -> bool:
@@ -53,19 +91,34 @@ class Value:
         return next((event for name, event in self.excluded if name == case), None)
 
 
+def untracked(why: str) -> Value:
+    return Value(frozenset(), untracked=why)
+
+
 @dataclass(frozen=True)
 class Requirement:
-    """A function's parameter reaches a forbidden use: callers must exclude `cases`."""
+    """A function's parameter-rooted value reaches a forbidden use: callers must exclude
+    `cases` from what they pass for `path` (spelled with the callee's parameter names).
+    `kind` is the root's: a `parameter` value is what callers pass; a `load` through a
+    parameter pointer is the callee's own read unless a caller has already read (and
+    narrowed) that same location."""
 
     function: str
-    parameter: int
-    path: str  # the value's key inside the callee, rooted at the parameter name
-    parameter_name: str
+    parameters: tuple[tuple[int, str], ...]
+    path: str
     cases: frozenset[str]
     use: Event
     api: str
     file: str
-    chain: tuple[Event, ...] = ()
+    kind: str = "parameter"
+
+    @property
+    def parameter(self) -> int:
+        return self.parameters[0][0]
+
+    @property
+    def parameter_name(self) -> str:
+        return self.parameters[0][1]
 
 
 @dataclass
@@ -83,20 +136,71 @@ class SiteRecord:
     violation: Value | None = None
     violating: frozenset[str] = frozenset()
     requirement: Requirement | None = None  # set for calls of summarised functions
-    from_parameter: tuple[int, str, str] | None = None  # (index, name, path) when param-rooted
-    parameter_holds_value: bool = False  # that parameter is (or points to) the tracked type
+    parameter_root: Root | None = None  # the violation's root when it is parameter-rooted
+    # calls of summarised functions: what this call passes for each requirement's path
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    @property
+    def fresh(self) -> bool:
+        """A summarised call whose callee reads every location itself (nothing passed on)."""
+        return bool(self.outcomes) and all(o.fresh for o in self.outcomes.values())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of a summarised function passes for one requirement's path: the value,
+    the required-away cases it carries, and `fresh` when the caller has not read that
+    location (the callee's own read is the load)."""
+
+    value: Value | None
+    violating: frozenset[str]
+    fresh: bool
+    parameter_root: Root | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A variable holding a call's result: what tests of it say about the call's arguments."""
+
+    summary: ResultSummary
+    keys: tuple[tuple[str, str], ...]  # the summary's key -> the caller's key
 
 
 @dataclass
 class Flow:
     values: dict[str, Value] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)
+    links: dict[str, Link] = field(default_factory=dict)
+    slots: dict[str, str] = field(default_factory=dict)  # pointer -> the slot it points at
+    consts: dict[str, frozenset[Kind]] = field(default_factory=dict)
+    killed: frozenset[str] = frozenset()  # written on some path: entry values are gone
+    # a location -> the local holding the copy last read from it, while neither is written:
+    # what a callee re-reading the location sees is what that copy was narrowed to
+    copies: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> Flow:
-        return Flow(dict(self.values), dict(self.derived))
+        return Flow(
+            dict(self.values),
+            dict(self.derived),
+            dict(self.links),
+            dict(self.slots),
+            dict(self.consts),
+            self.killed,
+            dict(self.copies),
+        )
 
 
-def join(a: Flow | None, b: Flow | None, new: frozenset[str] = frozenset()) -> Flow | None:
+Fill = Callable[[str, "Flow"], "Value"]
+
+
+def join(
+    a: Flow | None,
+    b: Flow | None,
+    new: frozenset[str] = frozenset(),
+    fill: Fill | None = None,
+) -> Flow | None:
+    """Merge two paths. A value one path has read and the other has not is, on the other
+    path, what reading it there gives (`fill`): a parameter's value, a fresh load, or none."""
     if a is None:
         return None if b is None else b.copy()
     if b is None:
@@ -105,8 +209,18 @@ def join(a: Flow | None, b: Flow | None, new: frozenset[str] = frozenset()) -> F
     values: dict[str, Value] = {}
     for key in a.values.keys() & b.values.keys():
         values[key] = _join_values(a.values[key], b.values[key], new)
+    if fill is not None:
+        for key in a.values.keys() ^ b.values.keys():
+            one, other = (a, b) if key in a.values else (b, a)
+            if key in other.derived:
+                continue
+            values[key] = _join_values(one.values[key], fill(key, other), new)
     derived = {k: v for k, v in a.derived.items() if b.derived.get(k) == v}
-    return Flow(values, derived)
+    links = {k: v for k, v in a.links.items() if b.links.get(k) == v}
+    slots = {k: v for k, v in a.slots.items() if b.slots.get(k) == v}
+    consts = {k: v | b.consts[k] for k, v in a.consts.items() if k in b.consts}
+    copies = {k: v for k, v in a.copies.items() if b.copies.get(k) == v}
+    return Flow(values, derived, links, slots, consts, a.killed | b.killed, copies)
 
 
 def _materialize(flow: Flow, other: Flow) -> Flow:
@@ -132,18 +246,40 @@ def _join_values(a: Value, b: Value, new: frozenset[str] = frozenset()) -> Value
     # Keep the witness of a path that carries a new case: that is the path a finding shows.
     a_new, b_new = bool(a.cases & new), bool(b.cases & new)
     if a_new != b_new:
-        trail = a.trail if a_new else b.trail
+        trail, root = (a.trail, a.root) if a_new else (b.trail, b.root)
     else:
         trail = a.trail if len(a.trail) >= len(b.trail) else b.trail
+        root = a.root if a.root == b.root else _join_roots(a.root, b.root)
     excluded = tuple((c, e) for c, e in a.excluded if c not in cases)
     origin = a.origin if a.origin == b.origin else None
-    return Value(cases, trail, excluded, origin)
+    return Value(cases, trail, excluded, origin, root=root)
+
+
+def _join_roots(a: Root | None, b: Root | None) -> Root | None:
+    """Two roots for one value, one kept as its witness: a load that does not depend on the
+    callers, then a load through a parameter pointer (the callee's own read unless a caller has
+    read that location), then a value the callers pass; the earlier one on a tie."""
+    if a is None or b is None:
+        return a or b
+
+    def rank(root: Root) -> tuple[int, int, str]:
+        order = 0 if not root.parameters else 1 if root.kind == "load" else 2
+        return (order, root.line, root.key)
+
+    return min(a, b, key=rank)
 
 
 def _same(a: Flow | None, b: Flow | None) -> bool:
     if a is None or b is None:
         return a is b
-    return a.values == b.values and a.derived == b.derived
+    return (
+        a.values == b.values
+        and a.derived == b.derived
+        and a.links == b.links
+        and a.slots == b.slots
+        and a.consts == b.consts
+        and a.copies == b.copies
+    )
 
 
 class FunctionAnalysis:
@@ -155,26 +291,53 @@ class FunctionAnalysis:
         live: frozenset[str],
         summaries: Mapping[str, tuple[Requirement, ...]],
         function: str,
-        parameters: list[str],
         path: str,
-        parameter_types: list[str] | None = None,
+        node: tree_sitter.Node | None = None,
+        structs: StructLookup | None = None,
+        results: Mapping[str, ResultSummary] | None = None,
     ) -> None:
         self.rule = rule
         self.live = live
         self.summaries = summaries
+        self.results = results or {}
         self.function = function
-        self.parameters = parameters
-        self.parameter_types = parameter_types or []
         self.path = path
+        self.scope = Scope(node)
+        self.parameters = self.scope.parameters
+        self.typer = Typer(self.scope, structs or (lambda name: None), self._slot_type)
         self.sites: dict[int, SiteRecord] = {}
+        self.returns: list[tuple[frozenset[Kind], dict[str, frozenset[str]]]] = []
         self.labels: dict[str, Flow | None] = {}
         self.breaks: list[list[Flow | None]] = []
         self.continues: list[list[Flow | None]] = []
-        self.switch_breaks: list[list[Flow | None]] = []
+        self.updated: list[set[str]] = []
+        self.casts: dict[str, CType] = {}  # keys of pointers cast to the tracked type
+        self.key_types: dict[str, CType | None] = {}
         self.watched = set(rule.watch) | set(rule.forbidden)
 
     def join(self, a: Flow | None, b: Flow | None) -> Flow | None:
-        return join(a, b, self.rule.new_cases)
+        return join(a, b, self.rule.new_cases, self._fill)
+
+    def _fill(self, key: str, flow: Flow) -> Value:
+        """What reading `key` on a path that has not read it gives (without recording it)."""
+        return self.initial(key, flow, 0)
+
+    def _holds_values(self, target: str) -> bool:
+        """Whether a variable can hold a value with cases: one of the tracked or a derived
+        type, or of a type not known. (An `int` or a `struct page *` never does.)"""
+        ctype = self._key_type(target)
+        return ctype is None or (ctype.depth == 0 and self.rule.type_cases(ctype.base) is not None)
+
+    def _key_type(self, key: str) -> CType | None:
+        if key not in self.key_types:
+            ctype = self.typer.key_type(key)
+            if key.startswith("*") and key[1:] in self.casts:
+                ctype = self.casts[key[1:]].deref()
+            self.key_types[key] = ctype
+        return self.key_types[key]
+
+    def _slot_type(self, kind: str) -> CType | None:
+        return CType(self.rule.value, 1) if self.rule.value else None
 
     # -- statements -------------------------------------------------------------------------
 
@@ -182,6 +345,7 @@ class FunctionAnalysis:
         """Analyse the body; again while a backward `goto` brings new states to its label."""
         for _ in range(_LOOP_ROUNDS):
             before = dict(self.labels)
+            self.returns = []
             self.statement(body, Flow())
             if all(_same(before.get(k), v) for k, v in self.labels.items()):
                 break
@@ -221,8 +385,10 @@ class FunctionAnalysis:
                 value = child.child_by_field_name("value")
                 name = _declared_name(target)
                 if value is not None:
-                    before = self.value(value, flow)  # the value read, before side effects
-                    source = self._derived_source(value, flow)
+                    holds = name is not None and self._holds_values(name)
+                    # the value read, before side effects (only for a variable that can hold one)
+                    before = self.value(value, flow) if holds else None
+                    source = self._derived_source(value, flow) if holds else None
                     after = self.expression(value, flow)
                     if after is None:
                         return None
@@ -348,12 +514,52 @@ class FunctionAnalysis:
         return result
 
     def _return_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
+        returned = next((c for c in node.named_children if c.type != "comment"), None)
+        kinds = self.return_kinds(returned, flow) if returned is not None else None
         for child in node.named_children:
             result = self.expression(child, flow)
             if result is None:
                 return None
             flow = result
+        if kinds is not None and self.parameters:
+            self.returns.append((kinds, self._parameter_cases(flow)))
         return None
+
+    def _parameter_cases(self, flow: Flow) -> dict[str, frozenset[str]]:
+        """The cases of every location read from the parameters, at this point: the value of
+        the location, or of the local copy that holds it."""
+        locations = {
+            value.root.key
+            for value in flow.values.values()
+            if value.tracked and value.root is not None and value.root.parameters
+        }
+        cases = {}
+        for location in locations:
+            holder = self._holder(location, flow)
+            value = flow.values.get(holder) or flow.values.get(location)
+            if value is not None and value.tracked:
+                cases[location] = value.cases
+        return cases
+
+    def _holder(self, location: str, flow: Flow) -> str:
+        """The key whose value a callee re-reading `location` would see."""
+        copy = flow.copies.get(location)
+        return copy if copy is not None and copy in flow.values else location
+
+    def return_kinds(self, node: tree_sitter.Node, flow: Flow) -> frozenset[Kind]:
+        node = _strip(node)
+        kind = constant(_text(node))
+        if kind is not None:
+            return frozenset({kind})
+        if node.type == "conditional_expression":
+            consequence = node.child_by_field_name("consequence")
+            alternative = node.child_by_field_name("alternative")
+            if consequence is not None and alternative is not None:
+                return self.return_kinds(consequence, flow) | self.return_kinds(alternative, flow)
+        key = self.key(node, flow)
+        if key is not None and key in flow.consts:
+            return flow.consts[key]
+        return frozenset({ANY})
 
     def _break_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
         if self.breaks:
@@ -434,6 +640,8 @@ class FunctionAnalysis:
             return self._call(node, flow)
         if kind == "assignment_expression":
             return self._assignment(node, flow)
+        if kind == "comma_expression":
+            return self._comma(node, flow)
         if kind == "update_expression":
             argument = node.child_by_field_name("argument")
             flow = self.expression(argument, flow)
@@ -455,6 +663,27 @@ class FunctionAnalysis:
             if flow is None:
                 return None
         return flow
+
+    def _comma(self, node: tree_sitter.Node, flow: Flow | None) -> Flow | None:
+        """`pte++, addr += PAGE_SIZE`: a pointer into a page table advanced in step with the
+        address it was made from still points at the slot of that address."""
+        self.updated.append(set())
+        slots = dict(flow.slots) if flow is not None else {}
+        for part in _comma_parts(node):
+            flow = self.expression(part, flow)
+        updated = self.updated.pop()
+        if self.updated:
+            self.updated[-1] |= updated
+        if flow is not None:
+            self._keep_lockstep(flow, slots, updated)
+        return flow
+
+    def _keep_lockstep(self, flow: Flow, slots: dict[str, str], updated: set[str]) -> None:
+        for pointer, slot in slots.items():
+            parsed = parse_key(slot)
+            names = set(parsed.root_names()) if parsed is not None else set()
+            if pointer in updated and names & updated and pointer not in flow.slots:
+                flow.slots[pointer] = slot
 
     def _call(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
         name = _callee(node)
@@ -481,8 +710,10 @@ class FunctionAnalysis:
     def _assignment(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
         left = node.child_by_field_name("left")
         right = node.child_by_field_name("right")
-        before = self.value(right, flow) if right is not None else None
-        source = self._derived_source(right, flow) if right is not None else None
+        early = self.key(left, flow) if left is not None else None
+        holds = right is not None and (early is None or self._holds_values(early))
+        before = self.value(right, flow) if holds and right is not None else None
+        source = self._derived_source(right, flow) if holds and right is not None else None
         result = self.expression(right, flow)
         if result is None or left is None:
             return result
@@ -505,12 +736,27 @@ class FunctionAnalysis:
         source: str | None,
     ) -> None:
         self._kill(flow, target)
-        if source is not None:
+        right = _strip(right)
+        slot = self._slot(right, flow)
+        if slot is not None:
+            flow.slots[target] = slot
+        link = self._link(right, flow)
+        if link is not None:
+            flow.links[target] = link
+        kind = constant(_text(right)) if right.type in _CONSTANT_NODES else None
+        if kind is not None:
+            flow.consts[target] = frozenset({kind})
+        if source is not None and source != target:
             flow.derived[target] = source
             return
-        if value is not None:
+        location = self._tested_key(right, flow) if value is not None and value.tracked else None
+        if location is not None and location != target:
+            flow.copies[location] = target
+        if value is not None and value.tracked:
             event = Event(_line(node), _text(node), f"{target} gets {_text(right)}")
             flow.values[target] = replace(value, trail=(*value.trail, event))
+        elif value is not None:
+            flow.values[target] = value
 
     def _kill(self, flow: Flow, target: str) -> None:
         """`target` changed: forget it and every value read through it.
@@ -530,6 +776,20 @@ class FunctionAnalysis:
             del flow.values[key]
         for key in [k for k, v in flow.derived.items() if mentions(k) or mentions(v)]:
             del flow.derived[key]
+        for key in [
+            k
+            for k, link in flow.links.items()
+            if mentions(k) or any(mentions(caller) for _, caller in link.keys)
+        ]:
+            del flow.links[key]
+        for key in [k for k, slot in flow.slots.items() if k == target or mentions(slot)]:
+            del flow.slots[key]
+        flow.consts.pop(target, None)
+        for key in [k for k, copy in flow.copies.items() if mentions(k) or mentions(copy)]:
+            del flow.copies[key]
+        flow.killed = flow.killed | {target}
+        if self.updated:
+            self.updated[-1].add(target)
 
     # -- conditions -------------------------------------------------------------------------
 
@@ -546,6 +806,17 @@ class FunctionAnalysis:
             for child in inner[:-1]:
                 flow = self.statement(child, flow) if flow is not None else None
             return self.condition(inner[-1], flow) if inner else (flow, flow)
+        if kind == "comma_expression":
+            parts = _comma_parts(node)
+            self.updated.append(set())
+            slots = dict(flow.slots)
+            running: Flow | None = flow
+            for part in parts[:-1]:
+                running = self.expression(part, running)
+            updated = self.updated.pop()
+            if running is not None:
+                self._keep_lockstep(running, slots, updated)
+            return self.condition(parts[-1], running)
         if kind == "unary_expression" and _operator(node) == "!":
             true_flow, false_flow = self.condition(node.child_by_field_name("argument"), flow)
             return false_flow, true_flow
@@ -561,15 +832,93 @@ class FunctionAnalysis:
                 left_true, left_false = self.condition(left, flow)
                 right_true, right_false = self.condition(right, left_false)
                 return self.join(left_true, right_true), right_false
-            if operator in ("==", "!=") and left is not None and right is not None:
-                tested = left if _text(right) in _ZERO else right if _text(left) in _ZERO else None
-                if tested is not None:
-                    true_flow, false_flow = self.condition(tested, flow)
-                    return (false_flow, true_flow) if operator == "==" else (true_flow, false_flow)
+            if operator in _COMPARISONS and left is not None and right is not None:
+                return self._comparison(node, operator, left, right, flow)
         if kind == "call_expression":
             return self._call_condition(node, flow)
         after = self.expression(node, flow)
+        if after is not None:
+            result = self._result_of(node, after)
+            if result is not None:
+                return self._result_test(node, result, truth, after)
         return after, after.copy() if after is not None else None
+
+    def _comparison(
+        self,
+        node: tree_sitter.Node,
+        operator: str,
+        left: tree_sitter.Node,
+        right: tree_sitter.Node,
+        flow: Flow,
+    ) -> tuple[Flow | None, Flow | None]:
+        if operator in ("==", "!="):
+            tested = left if _text(right) in _ZERO else right if _text(left) in _ZERO else None
+            if tested is not None and self._result_of(tested, flow) is None:
+                true_flow, false_flow = self.condition(tested, flow)
+                return (false_flow, true_flow) if operator == "==" else (true_flow, false_flow)
+        after = self.expression(node, flow)
+        if after is None:
+            return None, None
+        for side, other, op in ((left, right, operator), (right, left, _MIRROR[operator])):
+            operand = constant(_text(other))
+            result = self._result_of(side, after)
+            if result is not None and operand is not None:
+
+                def outcome(kind: Kind, op: str = op, operand: Kind = operand) -> frozenset[bool]:
+                    return compare(kind, op, operand)
+
+                return self._result_test(node, result, outcome, after)
+            narrowed = self._rule_comparison(node, side, other, op, after)
+            if narrowed is not None:
+                return narrowed
+        return after, after.copy()
+
+    def _rule_comparison(
+        self,
+        node: tree_sitter.Node,
+        side: tree_sitter.Node,
+        other: tree_sitter.Node,
+        operator: str,
+        flow: Flow,
+    ) -> tuple[Flow | None, Flow | None] | None:
+        """`swp_type(entry) != type`: a comparison the rule describes."""
+        side = _strip(side)
+        name = _callee(side) if side.type == "call_expression" else None
+        if name is None:
+            return None
+        negate = operator in ("!=", ">=", "<=")
+        base = {"!=": "==", ">=": "<", "<=": ">"}.get(operator, operator)
+        spec = self._comparison_spec(name, base, other, flow)
+        if spec is None:
+            return None
+        arguments = _arguments(side)
+        if spec.argument >= len(arguments):
+            return None
+        key = self._tested_key(arguments[spec.argument], flow)
+        if key is None:
+            return None
+        value = self.lookup(key, flow, _line(node))
+        true_event = Event(_line(node), _text(node), "true", "guard")
+        false_event = Event(_line(node), _text(node), "false", "guard")
+        true_cases, false_cases = spec.true & self.live, spec.false & self.live
+        if negate:
+            true_cases, false_cases = false_cases, true_cases
+        return (
+            self._narrow(flow.copy(), key, value, true_cases, true_event),
+            self._narrow(flow.copy(), key, value, false_cases, false_event),
+        )
+
+    def _comparison_spec(
+        self, name: str, operator: str, other: tree_sitter.Node, flow: Flow
+    ) -> Comparison | None:
+        operand = _text(other)
+        specs = [c for c in self.rule.comparisons if c.function == name and c.operator == operator]
+        exact = next((c for c in specs if c.operand == operand), None)
+        if exact is not None:
+            return exact
+        other = _strip(other)
+        variable = other.type in ("identifier", "field_expression") and constant(operand) is None
+        return next((c for c in specs if c.operand == "*"), None) if variable else None
 
     def _call_condition(
         self, node: tree_sitter.Node, flow: Flow
@@ -587,8 +936,13 @@ class FunctionAnalysis:
             if index < len(arguments):
                 return self.condition(arguments[index], flow)
         after = self._call(node, flow)
-        if after is None or name is None or name not in self.rule.predicates:
+        if after is None or name is None:
             return after, after.copy() if after is not None else None
+        if name not in self.rule.predicates:
+            link = self._result_of(node, after)
+            if link is not None:
+                return self._result_test(node, link, truth, after)
+            return after, after.copy()
         predicate = self.rule.predicates[name]
         if predicate.argument >= len(arguments):
             return after, after.copy()
@@ -596,14 +950,76 @@ class FunctionAnalysis:
         key = self._tested_key(argument, after)
         if key is None:
             return after, after.copy()
-        value = self.lookup(key, after)
+        value = self.lookup(key, after, _line(node))
         line, text = _line(node), _text(node)
-        true_event = Event(line, text, "true")
-        false_event = Event(line, text, "false")
+        true_event = Event(line, text, "true", "guard")
+        false_event = Event(line, text, "false", "guard")
         return (
             self._narrow(after.copy(), key, value, predicate.true & self.live, true_event),
             self._narrow(after.copy(), key, value, predicate.false & self.live, false_event),
         )
+
+    # -- results of callees -----------------------------------------------------------------
+
+    def _summary_of(self, name: str) -> ResultSummary | None:
+        return self.results.get(name) or self.rule.results.get(name)
+
+    def _link(self, node: tree_sitter.Node, flow: Flow) -> Link | None:
+        """What a call's result says about its arguments, keyed by the caller's keys."""
+        node = _strip(node)
+        if node.type != "call_expression":
+            return None
+        name = _callee(node)
+        summary = self._summary_of(name) if name else None
+        if summary is None:
+            return None
+        arguments = _arguments(node)
+        bindings: dict[str, str] = {}
+        for index, parameter in enumerate(summary.parameters):
+            if index < len(arguments):
+                key = self._tested_key(arguments[index], flow)
+                if key is not None:
+                    bindings[parameter] = key
+        keys = []
+        for template in {key for _, entries in summary.returns for key, _ in entries}:
+            caller = substitute(template, bindings)
+            if caller is not None:
+                caller = self._holder(self._canonical(caller, flow), flow)
+                keys.append((template, flow.derived.get(caller, caller)))
+        return Link(summary, tuple(sorted(keys))) if keys else None
+
+    def _result_of(self, node: tree_sitter.Node, flow: Flow) -> Link | None:
+        node = _strip(node)
+        if node.type == "call_expression":
+            return self._link(node, flow)
+        key = self.key(node, flow)
+        return flow.links.get(key) if key is not None else None
+
+    def _result_test(
+        self,
+        node: tree_sitter.Node,
+        link: Link,
+        outcome: Callable[[Kind], frozenset[bool]],
+        flow: Flow,
+    ) -> tuple[Flow | None, Flow | None]:
+        line, text = _line(node), _text(node)
+        flows: list[Flow | None] = []
+        for wanted in (True, False):
+            event = Event(line, text, "true" if wanted else "false", "callee-result")
+            allowed = link.summary.allowed(outcome, wanted)
+            target: Flow | None = flow.copy()
+            feasible = any(wanted in outcome(kind) for kind, _ in link.summary.returns)
+            if not feasible:
+                flows.append(None)
+                continue
+            for template, caller in link.keys:
+                cases = allowed.get(template)
+                if cases is None or target is None:
+                    continue
+                value = self.lookup(caller, target, line)
+                target = self._narrow(target, caller, value, cases & self.live, event)
+            flows.append(target)
+        return flows[0], flows[1]
 
     def _narrow(
         self, flow: Flow, key: str, value: Value, allowed: frozenset[str], event: Event
@@ -616,15 +1032,21 @@ class FunctionAnalysis:
         removed = value.cases - cases
         excluded = value.excluded + tuple((case, event) for case in sorted(removed))
         trail = (*value.trail, event) if cases & self.rule.new_cases else value.trail
-        flow.values[key] = Value(cases, trail, excluded, value.origin)
+        flow.values[key] = replace(value, cases=cases, trail=trail, excluded=excluded)
         return flow
 
     def _tested_key(self, argument: tree_sitter.Node, flow: Flow) -> str | None:
         """The tracked value a predicate argument stands for (through derivations)."""
+        argument = _strip(argument)
         if argument.type == "call_expression" and _callee(argument) in self.rule.derive:
             inner = _arguments(argument)
             index = self.rule.derive[_callee(argument) or ""]
             return self._tested_key(inner[index], flow) if index < len(inner) else None
+        if argument.type == "call_expression" and _callee(argument) in self.rule.preserve:
+            inner = _arguments(argument)
+            index = self.rule.preserve[_callee(argument) or ""]
+            if index < len(inner) and self.key(argument, flow) is None:
+                return self._tested_key(inner[index], flow)
         key = self.key(argument, flow)
         if key is None:
             return None
@@ -645,15 +1067,63 @@ class FunctionAnalysis:
                     return flow.derived.get(key, key)
         return None
 
+    def _slot(self, node: tree_sitter.Node, flow: Flow) -> str | None:
+        """`@pte(pmd,addr)` for `pte_offset_map_lock(mm, pmd, addr, &ptl)`."""
+        if node.type != "call_expression":
+            return None
+        name = _callee(node)
+        slot = self.rule.slots.get(name or "")
+        if slot is None:
+            return None
+        arguments = _arguments(node)
+        keys = []
+        for index in slot.arguments:
+            key = self.key(arguments[index], flow) if index < len(arguments) else None
+            if key is None:
+                return None
+            keys.append(key)
+        return f"@{slot.kind}({','.join(keys)})"
+
     # -- values -----------------------------------------------------------------------------
 
-    def lookup(self, key: str, flow: Flow) -> Value:
+    def lookup(self, key: str, flow: Flow, line: int = 0) -> Value:
         key = flow.derived.get(key, key)
         value = flow.values.get(key)
         if value is None:
-            value = Value(self.live, origin=key)
+            value = self.initial(key, flow, line)
             flow.values[key] = value
         return value
+
+    def initial(self, key: str, flow: Flow, line: int) -> Value:
+        """A key's value where the function has not assigned it: its root decides."""
+        parsed = parse_key(key)
+        ctype = self._key_type(key)
+        if parsed is None or ctype is None:
+            return Value(frozenset(), origin=key, untracked=f"`{key}`, whose type is unknown")
+        cases = self.rule.type_cases(ctype.base) if ctype.depth == 0 else None
+        if cases is None:
+            return Value(frozenset(), origin=key, untracked=f"`{key}`, a {_spell(ctype)}")
+        names = parsed.root_names()
+        killed = any(_mentions(key, target) for target in flow.killed)
+        bound = (
+            tuple((self.parameters.index(n), n) for n in dict.fromkeys(names))
+            if names and all(n in self.parameters for n in names) and not killed
+            else ()
+        )
+        through_pointer = parsed.prefix.endswith("*") or (
+            not parsed.prefix and parsed.steps and parsed.steps[-1].kind == "[]"
+        )
+        if through_pointer:
+            if ctype.base != self.rule.value:
+                return Value(
+                    frozenset(), origin=key, untracked=f"`{key}`, a {ctype.base} read from memory"
+                )
+            return Value(self.live & cases, origin=key, root=Root("load", key, line, bound))
+        if bound:
+            return Value(self.live & cases, origin=key, root=Root("parameter", key, line, bound))
+        return Value(
+            frozenset(), origin=key, untracked=f"`{key}`, which holds no value read from a pte"
+        )
 
     def value(self, node: tree_sitter.Node, flow: Flow) -> Value | None:
         node = _strip(node)
@@ -671,7 +1141,7 @@ class FunctionAnalysis:
             if name and name not in self.rule.readers:
                 # Not a value the rule tracks (an entry from the swap allocator, a pmd's
                 # entry): no case of the rule can be in it.
-                return Value(frozenset(), untracked=f"{name}()")
+                return untracked(f"{name}()")
         if node.type == "conditional_expression":
             consequence = node.child_by_field_name("consequence")
             alternative = node.child_by_field_name("alternative")
@@ -687,24 +1157,70 @@ class FunctionAnalysis:
             return _join_values(first, second, self.rule.new_cases)
         key = self.key(node, flow)
         if key is not None:
-            return self.lookup(key, flow)
-        if node.type == "call_expression" and (_callee(node) or "") in self.rule.readers:
-            return Value(self.live)  # read through a pointer we cannot name: any case
+            return self.lookup(key, flow, _line(node))
+        if node.type in ("pointer_expression", "subscript_expression", "call_expression"):
+            ctype = self.expression_type(node)
+            if ctype is not None and ctype == CType(self.rule.value, 0):
+                # a read through a pointer the analysis cannot name: `*(orig_pte + i)`
+                text = _text(node)
+                return Value(self.live, origin=None, root=Root("load", text, _line(node)))
         if node.type in (
             "call_expression",
             "initializer_list",
             "compound_literal_expression",
             "number_literal",
             "binary_expression",
+            "pointer_expression",
+            "subscript_expression",
         ):
-            return Value(frozenset(), untracked=_text(node)[:60])
+            return untracked(_text(node)[:60])
+        return None
+
+    def expression_type(self, node: tree_sitter.Node) -> CType | None:
+        """The type of an expression the analysis has no key for."""
+        node = _strip(node)
+        key = self.key(node)
+        if key is not None:
+            return self.typer.key_type(key)
+        kind = node.type
+        if kind == "pointer_expression":
+            argument = node.child_by_field_name("argument")
+            inner = self.expression_type(argument) if argument is not None else None
+            if inner is None:
+                return None
+            return inner.deref() if _operator(node) == "*" else inner.address()
+        if kind == "subscript_expression":
+            argument = node.child_by_field_name("argument")
+            inner = self.expression_type(argument) if argument is not None else None
+            return inner.deref() if inner is not None else None
+        if kind == "binary_expression" and _operator(node) in ("+", "-"):
+            for side in ("left", "right"):
+                child = node.child_by_field_name(side)
+                ctype = self.expression_type(child) if child is not None else None
+                if ctype is not None and ctype.depth > 0:
+                    return ctype
+            return None
+        if kind == "call_expression" and (_callee(node) or "") in self.rule.readers:
+            arguments = _arguments(node)
+            index = self.rule.readers[_callee(node) or ""]
+            inner = self.expression_type(arguments[index]) if index < len(arguments) else None
+            return inner.deref() if inner is not None else None
         return None
 
     def key(self, node: tree_sitter.Node | None, flow: Flow | None = None) -> str | None:
-        """A canonical name for an lvalue-like expression: `pte`, `*ptep`, `vmf->orig_pte`."""
+        """A canonical name for an lvalue-like expression: `pte`, `*ptep`, `vmf->orig_pte`,
+        `*@pte(pmd,addr)` for a pointer known to point at the pte slot of (pmd, addr)."""
         if node is None:
             return None
+        cast = _cast_type(node)
         node = _strip(node)
+        if cast is not None and cast.base == self.rule.value and cast.depth > 0:
+            # `huge_ptep_get((pte_t *)pmd)`: what the pointer points at is read as a pte
+            inner = self.key(node, flow)
+            if inner is not None and self.casts.get(inner) != cast:
+                self.casts[inner] = cast
+                self.key_types.pop(f"*{inner}", None)
+            return inner
         kind = node.type
         if kind == "identifier":
             return _text(node)
@@ -714,7 +1230,7 @@ class FunctionAnalysis:
                 return None
             operator = _operator(node)
             if operator == "*":
-                return argument[1:] if argument.startswith("&") else f"*{argument}"
+                return self._deref_key(argument, flow)
             if operator == "&":
                 return argument[1:] if argument.startswith("*") else f"&{argument}"
             return None
@@ -740,8 +1256,20 @@ class FunctionAnalysis:
                 index = self.rule.readers[name or ""]
                 if index < len(arguments):
                     inner = self.key(arguments[index], flow)
-                    return _deref(inner) if inner else None
+                    return self._deref_key(inner, flow) if inner else None
         return None
+
+    def _canonical(self, key: str, flow: Flow) -> str:
+        """A key built by substitution, spelled as this function's flow spells it (a pointer
+        known to point at a slot is read as that slot)."""
+        if key.startswith("*") and key[1:] in flow.slots:
+            return f"*{flow.slots[key[1:]]}"
+        return key
+
+    def _deref_key(self, pointer: str, flow: Flow | None) -> str:
+        if flow is not None and pointer in flow.slots:
+            return f"*{flow.slots[pointer]}"
+        return _deref(pointer)
 
     # -- uses -------------------------------------------------------------------------------
 
@@ -752,10 +1280,10 @@ class FunctionAnalysis:
         argument = arguments[index] if index < len(arguments) else None
         key = self._tested_key(argument, flow) if argument is not None else None
         if key is not None:
-            value = self.lookup(key, flow)
+            value = self.lookup(key, flow, _line(node))
         else:
-            value = (self.value(argument, flow) if argument is not None else None) or Value(
-                self.live
+            value = (self.value(argument, flow) if argument is not None else None) or untracked(
+                _text(argument) or "no argument"
             )
         site = self.sites.get(node.start_byte)
         if site is None:
@@ -777,11 +1305,14 @@ class FunctionAnalysis:
             return
         violating = value.cases & forbidden.cases & self.live & self.rule.new_cases
         if violating:
-            site.violating |= violating
-            if site.violation is None:
-                site.violation = value
-            site.from_parameter = self._parameter_root(value)
-            site.parameter_holds_value = self._holds_value(site.from_parameter)
+            self._violate(site, value, violating)
+
+    def _violate(self, site: SiteRecord, value: Value, violating: frozenset[str]) -> None:
+        site.violating |= violating
+        if site.violation is None:
+            site.violation = value
+        root = value.root
+        site.parameter_root = root if root is not None and root.parameters else None
 
     def _argument_index(self, name: str) -> int:
         if name in self.rule.forbidden:
@@ -790,51 +1321,70 @@ class FunctionAnalysis:
             return self.rule.predicates[name].argument
         return self.rule.derive.get(name, 0)
 
-    def _holds_value(self, root: tuple[int, str, str] | None) -> bool:
-        """A parameter of the tracked type itself, or a field read through one (vmf->orig_pte):
-        whatever its callers pass is a value of that type, so no visible caller means no guard."""
-        if root is None:
-            return False
-        index, name, path = root
-        declared = self.parameter_types[index] if index < len(self.parameter_types) else ""
-        return path != name or bool(self.rule.value and self.rule.value in declared)
-
-    def _parameter_root(self, value: Value) -> tuple[int, str, str] | None:
-        """When the value is a by-value parameter or a field of one, (index, name, path)."""
-        origin = value.origin
-        if origin is None or origin.startswith(("*", "&")):
-            return None
-        root = re.match(r"[A-Za-z_]\w*", origin)
-        if root is None or root.group(0) not in self.parameters:
-            return None
-        return self.parameters.index(root.group(0)), root.group(0), origin
-
     def _check_summary(
         self, node: tree_sitter.Node, name: str, arguments: list[tree_sitter.Node], flow: Flow
     ) -> None:
+        site = self.sites.get(node.start_byte)
         for requirement in self.summaries[name]:
-            if requirement.parameter >= len(arguments):
-                continue
-            argument_key = self.key(arguments[requirement.parameter], flow)
-            if argument_key is None:
-                continue
-            key = _substitute(requirement.path, requirement.parameter_name, argument_key)
-            value = self.lookup(flow.derived.get(key, key), flow)
-            if not value.tracked:
-                continue
-            violating = value.cases & requirement.cases & self.live
-            site = self.sites.get(node.start_byte)
+            bindings: dict[str, str] = {}
+            for index, parameter in requirement.parameters:
+                if index < len(arguments):
+                    argument_key = self._tested_key(arguments[index], flow)
+                    if argument_key is not None:
+                        bindings[parameter] = argument_key
+            shown = (
+                arguments[requirement.parameter] if requirement.parameter < len(arguments) else None
+            )
+            key = substitute(requirement.path, bindings)
+            value: Value | None
+            if key is not None:
+                key = self._holder(self._canonical(key, flow), flow)
+                key = flow.derived.get(key, key)
+                known = flow.values.get(key)
+                # a location this caller has not read as the tracked type: the callee's read
+                fresh = requirement.kind == "load" and (known is None or not known.tracked)
+                value = None if fresh else self.lookup(key, flow, _line(node))
+            elif requirement.kind == "load":
+                fresh, value = True, None
+            elif len(requirement.parameters) == 1 and shown is not None:
+                fresh, value = False, self.value(shown, flow) or untracked(_text(shown))
+            else:
+                fresh, value = False, untracked(_text(shown) if shown is not None else "?")
             if site is None:
                 site = SiteRecord(
                     node.start_byte,
                     _line(node),
                     node.start_point[1] + 1,
                     name,
-                    _text(arguments[requirement.parameter]),
+                    _text(shown) if shown is not None else "",
                     key,
                     requirement=requirement,
                 )
                 self.sites[node.start_byte] = site
+            outcome = site.outcomes.get(requirement.path)
+            if value is None:
+                if outcome is None:
+                    site.outcomes[requirement.path] = Outcome(None, frozenset(), True, None)
+                continue
+            violating = (
+                value.cases & requirement.cases & self.live if value.tracked else frozenset()
+            )
+            root = value.root if value.root is not None and value.root.parameters else None
+            if outcome is None or outcome.fresh:
+                outcome = Outcome(value, violating, False, root if violating else None)
+            else:
+                joined = (
+                    _join_values(outcome.value, value, self.rule.new_cases)
+                    if outcome.value is not None
+                    else value
+                )
+                outcome = Outcome(
+                    joined,
+                    outcome.violating | violating,
+                    False,
+                    outcome.parameter_root or (root if violating else None),
+                )
+            site.outcomes[requirement.path] = outcome
             site.cases |= value.cases
             site.value = (
                 value
@@ -842,24 +1392,80 @@ class FunctionAnalysis:
                 else _join_values(site.value, value, self.rule.new_cases)
             )
             if violating:
-                site.violating |= violating
-                if site.violation is None:
-                    site.violation = value
-                site.from_parameter = self._parameter_root(value)
-                site.parameter_holds_value = self._holds_value(site.from_parameter)
-            site.parameter_holds_value = self._holds_value(site.from_parameter)
+                self._violate(site, value, violating)
 
 
 @functools.lru_cache(maxsize=4096)
 def _mention_pattern(target: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w.>]){re.escape(target)}(?![\w])")
+    return re.compile(rf"(?<![\w.>@]){re.escape(target)}(?![\w])")
 
 
-def _substitute(path: str, parameter: str, argument: str) -> str:
-    rest = path[len(parameter) :]
-    if rest.startswith("->") and argument.startswith("&"):
-        return f"{argument[1:]}.{rest[2:]}"
-    return f"{argument}{rest}"
+def _mentions(key: str, target: str) -> bool:
+    return key == target or (target in key and _mention_pattern(target).search(key) is not None)
+
+
+def substitute(path: str, bindings: Mapping[str, str]) -> str | None:
+    """A callee's key with its parameter names replaced by the caller's argument keys;
+    None when a parameter the key is made of has no key at the caller."""
+    parsed = parse_key(path)
+    if parsed is None:
+        return None
+    names = set(parsed.root_names())
+    if not names <= bindings.keys():
+        return None
+    pattern = re.compile(
+        r"(?<![\w.>@])("
+        + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        + r")(?!\w)"
+    )
+    text = pattern.sub(lambda match: "\0" + match.group(1) + "\0", path)
+    result = re.sub(r"\0(\w+)\0", lambda match: bindings[match.group(1)], text)
+    return normalize_key(result)
+
+
+def normalize_key(key: str) -> str:
+    """`&x->f` read as `x.f`... after a substitution: `*&x` is `x`, `&*x` is `x`,
+    `&x->f` is `x.f`."""
+    previous = None
+    while previous != key:
+        previous = key
+        key = re.sub(r"(?<![\w)\]])\*&", "", key)
+        key = re.sub(r"(?<![\w)\]])&\*", "", key)
+        key = re.sub(r"&([A-Za-z_]\w*)->", r"\1.", key)
+    return key
+
+
+def _spell(ctype: CType) -> str:
+    return ctype.base + " " + "*" * ctype.depth if ctype.depth else ctype.base
+
+
+def _comma_parts(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    parts: list[tree_sitter.Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "comma_expression":
+            left = current.child_by_field_name("left")
+            right = current.child_by_field_name("right")
+            stack.extend(c for c in (right, left) if c is not None)
+        else:
+            parts.append(current)
+    return parts
+
+
+def _cast_type(node: tree_sitter.Node) -> CType | None:
+    """The type of the outermost cast in `node` (through parentheses), if any."""
+    while node.type in ("parenthesized_expression", "cast_expression"):
+        if node.type == "cast_expression":
+            descriptor = node.child_by_field_name("type")
+            text = _text(descriptor)
+            base = re.sub(r"\b(const|volatile)\b|\*", " ", text).split()
+            return CType(" ".join(base), text.count("*")) if base else None
+        named = [c for c in node.named_children if c.type != "comment"]
+        if len(named) != 1:
+            return None
+        node = named[0]
+    return None
 
 
 def _deref(key: str) -> str:
@@ -900,7 +1506,13 @@ def _operator(node: tree_sitter.Node) -> str:
 def _text(node: tree_sitter.Node | None) -> str:
     if node is None or node.text is None:
         return ""
-    return re.sub(r"\s+", " ", node.text.decode("utf-8", "replace")).strip()
+    text = node.text.decode("utf-8", "replace")
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def _line(node: tree_sitter.Node) -> int:
@@ -911,34 +1523,3 @@ def _declared_name(node: tree_sitter.Node | None) -> str | None:
     while node is not None and node.type != "identifier":
         node = node.child_by_field_name("declarator")
     return _text(node) if node is not None else None
-
-
-def parameter_types(function: tree_sitter.Node) -> list[str]:
-    """The declared type of each parameter (`pte_t`, `struct vm_fault *`), in order."""
-    types = []
-    for parameter in _parameter_nodes(function):
-        declarator = parameter.child_by_field_name("declarator")
-        text = _text(parameter)
-        name = _declared_name(declarator) if declarator is not None else None
-        types.append(text[: text.rfind(name)].strip() if name and name in text else text)
-    return types
-
-
-def _parameter_nodes(function: tree_sitter.Node) -> list[tree_sitter.Node]:
-    declarator = function.child_by_field_name("declarator")
-    while declarator is not None and declarator.type != "function_declarator":
-        declarator = declarator.child_by_field_name("declarator")
-    if declarator is None:
-        return []
-    parameter_list = declarator.child_by_field_name("parameters")
-    if parameter_list is None:
-        return []
-    return [p for p in parameter_list.named_children if p.type == "parameter_declaration"]
-
-
-def parameters(function: tree_sitter.Node) -> list[str]:
-    """Parameter names of a function_definition, in order."""
-    return [
-        _declared_name(parameter.child_by_field_name("declarator")) or ""
-        for parameter in _parameter_nodes(function)
-    ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reviewtool.errors import InputError
 from reviewtool.queries import QUERY_DIR
+from reviewtool.returns import NONZERO, ZERO, ResultSummary
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,31 @@ class Case:
     group: str
     doc: str
     exists_if: tuple[str, ...]
+    config: str = ""  # the Kconfig symbol without which the case cannot exist ("": always)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`function(value) OPERATOR operand`: for which cases of the value it may be true/false.
+    `operator` is `==`, `<` or `>` (`!=`, `>=`, `<=` are their negations); `operand` is the
+    operand's text, or `*` for any variable (not a constant, not a call)."""
+
+    function: str
+    argument: int
+    operator: str
+    operand: str
+    true: frozenset[str]
+    false: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A call returning a pointer to the tracked type that is named by some of its arguments:
+    `pte_offset_map(pmd, addr)` and `pte_offset_map_lock(mm, pmd, addr, ptl)` both point at
+    the pte slot of (pmd, addr)."""
+
+    kind: str
+    arguments: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,11 @@ class ContractRule:
     transparent: Mapping[str, int]
     source: str
     severity: str = "warning"
+    derive_types: Mapping[str, str] = field(default_factory=dict)  # derivation -> result type
+    types: Mapping[str, frozenset[str]] = field(default_factory=dict)  # derived type -> cases
+    comparisons: tuple[Comparison, ...] = ()
+    results: Mapping[str, ResultSummary] = field(default_factory=dict)
+    slots: Mapping[str, Slot] = field(default_factory=dict)
 
     @property
     def all_cases(self) -> frozenset[str]:
@@ -69,7 +100,44 @@ class ContractRule:
     @property
     def names(self) -> frozenset[str]:
         """Every function name the rule gives a meaning to (what makes a file worth parsing)."""
+        return frozenset(
+            {
+                *self.watch,
+                *self.predicates,
+                *self.derive,
+                *self.forbidden,
+                *self.results,
+                *(c.function for c in self.comparisons),
+            }
+        )
+
+    @property
+    def file_names(self) -> frozenset[str]:
+        """The names that make a file worth reading: where a tracked value can be read, tested
+        or used. (Comparisons and stated results only narrow values such files already hold.)"""
         return frozenset({*self.watch, *self.predicates, *self.derive, *self.forbidden})
+
+    @property
+    def search_names(self) -> frozenset[str]:
+        """Every name whose files a tree audit reads: file_names and the case identifiers."""
+        return self.file_names | {n for c in self.cases.values() for n in c.exists_if}
+
+    def type_cases(self, type_name: str) -> frozenset[str] | None:
+        """The cases a value of this type can be in: every case for the tracked type, the
+        listed ones for a derived type (an swp_entry_t is never none or present), None for a
+        type the rule does not track."""
+        if type_name == self.value:
+            return self.all_cases
+        if type_name in self.types:
+            return self.types[type_name]
+        if type_name in self.derive_types.values():
+            return self.all_cases
+        return None
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """Case name -> its Kconfig symbol, for the cases that need one."""
+        return {c.name: c.config for c in self.cases.values() if c.config}
 
     def groups(self, cases: frozenset[str]) -> tuple[str, ...]:
         """Report names of the groups these cases fall in, in the rule's case order."""
@@ -131,6 +199,7 @@ def _build(data: dict[str, Any], source: str) -> ContractRule:
             group=str(spec.get("group", name)),
             doc=str(spec.get("doc", "")),
             exists_if=tuple(spec.get("exists_if", ())),
+            config=str(spec.get("config", "")),
         )
         for name, spec in data["cases"].items()
     }
@@ -160,6 +229,21 @@ def _build(data: dict[str, Any], source: str) -> ContractRule:
         name: int(spec["argument"]) if isinstance(spec, dict) else int(spec)
         for name, spec in data.get("derive", {}).items()
     }
+    derive_types = {
+        name: str(spec["type"])
+        for name, spec in data.get("derive", {}).items()
+        if isinstance(spec, dict) and "type" in spec
+    }
+    types = {name: case_set(spec, f"types {name}") for name, spec in data.get("types", {}).items()}
+    comparisons = tuple(_comparison(spec, case_set, every) for spec in data.get("comparisons", ()))
+    results = {
+        name: _result(name, spec, case_set, source)
+        for name, spec in data.get("results", {}).items()
+    }
+    slots = {
+        name: Slot(str(spec["slot"]), tuple(int(i) for i in spec["arguments"]))
+        for name, spec in data.get("slots", {}).items()
+    }
     return ContractRule(
         id=str(data["id"]),
         title=str(data.get("title", "")),
@@ -179,7 +263,36 @@ def _build(data: dict[str, Any], source: str) -> ContractRule:
         transparent={k: int(v) for k, v in data.get("transparent", {}).items()},
         source=source,
         severity=_severity(data.get("severity", "warning")),
+        derive_types=derive_types,
+        types=types,
+        comparisons=comparisons,
+        results=results,
+        slots=slots,
     )
+
+
+def _comparison(spec: Any, case_set: Any, every: frozenset[str]) -> Comparison:
+    operator = str(spec["operator"])
+    if operator not in ("==", "<", ">"):
+        raise ValueError(f"comparison operator must be ==, < or >, not {operator!r}")
+    function = str(spec["function"])
+    true = case_set(spec["true"], f"comparison {function}")
+    false = case_set(spec["false"], f"comparison {function}") if "false" in spec else every - true
+    return Comparison(
+        function, int(spec.get("argument", 0)), operator, str(spec["operand"]), true, false
+    )
+
+
+def _result(name: str, spec: Any, case_set: Any, source: str) -> ResultSummary:
+    """`{ argument = 0, nonzero = [...], zero = [...] }`: the cases the argument is in when
+    the function returns nonzero (non-NULL) or zero (NULL); an omitted side allows any case."""
+    index = int(spec.get("argument", 0))
+    parameters = tuple(f"arg{i}" for i in range(index + 1))
+    returns = []
+    for side, kind in (("zero", ZERO), ("nonzero", NONZERO)):
+        cases = case_set(spec[side], f"results {name}") if side in spec else None
+        returns.append((kind, ((parameters[index], cases),) if cases is not None else ()))
+    return ResultSummary(name, source, parameters, tuple(returns), stated=True)
 
 
 def _severity(value: object) -> str:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewtool import proc
-from reviewtool.callsites import Auditor, CallSite, Coverage, StateAudit
+from reviewtool.callsites import Auditor, CallSite, Cause, Context, Coverage, StateAudit
 from reviewtool.csource import mask_comments_and_strings
 from reviewtool.errors import ToolchainError
-from reviewtool.findings import Finding, Rule, Severity
+from reviewtool.findings import Finding, Location, Rule, Severity
+from reviewtool.kconfig import Kconfig, is_kconfig
 from reviewtool.rules import ContractRule, load_rule, rule_names
 from reviewtool.series import Series
 from reviewtool.tree import (
@@ -53,12 +54,26 @@ class PatchDelta:
 
 
 @dataclass(frozen=True)
+class CauseStatus:
+    """How a root cause of the final state came to be: `new` (a patch made it), `changed` (it
+    was there at the base and a patch changed the code it spans) or `preexisting`."""
+
+    cause: Cause
+    status: str
+    patch: int | None  # the patch that made or changed it
+
+
+@dataclass(frozen=True)
 class RuleAudit:
     rule: ContractRule
     base: StateAudit
     final: StateAudit
     deltas: tuple[PatchDelta, ...]
     introduced_by: dict[str, int]  # unhandled site id -> the patch that made it unhandled
+    causes: tuple[CauseStatus, ...] = ()
+
+    def causes_with(self, *statuses: str) -> list[CauseStatus]:
+        return [c for c in self.causes if c.status in statuses]
 
 
 @dataclass(frozen=True)
@@ -164,8 +179,9 @@ def audit_tree(series: Series, options: TreeOptions) -> TreeAudit:
         with BackgroundApply(workspace, series.patches, base, options.strict_apply) as applier:
             index = NameIndex(options.tree, base, options.cache_dir)
             with workspace.blobs() as blobs:
+                context = Context()
                 audits = tuple(
-                    _audit_rule(rule, workspace, base, applier.results(), index, blobs)
+                    _audit_rule(rule, workspace, base, applier.results(), index, blobs, context)
                     for rule in rules
                 )
             applied = applier.all()
@@ -221,17 +237,23 @@ def _audit_rule(
     applied: Iterator[Applied],
     index: NameIndex,
     blobs: BlobReader,
+    context: Context | None = None,
 ) -> RuleAudit:
-    auditor = Auditor(rule)
-    names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
+    auditor = Auditor(rule, context)
+    names = set(rule.search_names)
     numbers: list[int] = []
     audits: list[StateAudit] = []
     contents = _Contents(workspace, blobs)
+    kconfig_files = _kconfig_files(workspace, base) if rule.configs else []
+    kconfig: Kconfig | None = None
     states = itertools.chain([(0, base)], ((a.number, a.commit) for a in applied))
     for number, commit in states:
         numbers.append(number)
         changed = set(workspace.changed_between(base, commit)) if number else set()
         contents.at(commit, changed)
+        if kconfig_files or any(is_kconfig(p) for p in changed):
+            paths = sorted({*kconfig_files, *(p for p in changed if is_kconfig(p))})
+            kconfig = _kconfig(contents, paths, auditor.context.kconfig)[0]
 
         def candidates(wanted: set[str], changed: set[str] = changed) -> set[str]:
             found = index.files(wanted) - changed
@@ -244,7 +266,7 @@ def _audit_rule(
                     found.add(path)
             return found
 
-        audit = auditor.audit(candidates(names), contents.read, candidates)
+        audit = auditor.audit(candidates(names), contents.read, candidates, kconfig)
         log.info(
             "rule %s, state %d: %d sites in %d files",
             rule.id,
@@ -279,8 +301,54 @@ def _audit_rule(
         for site_id in resolved:
             introduced.pop(site_id, None)
         deltas.append(PatchDelta(number, unhandled, resolved))
-    return RuleAudit(rule, audits[0], audits[-1], tuple(deltas), introduced)
+    return RuleAudit(
+        rule, audits[0], audits[-1], tuple(deltas), introduced, cause_history(numbers, audits)
+    )
 
+
+def cause_history(numbers: list[int], audits: list[StateAudit]) -> tuple[CauseStatus, ...]:
+    """Each root cause of the final state with the patch that made or last changed it: a cause
+    absent from the state before a patch is that patch's; one whose functions a patch changed
+    while it stayed is that patch's too (the first such patch); one that was at the base and
+    that no patch touched is pre-existing."""
+    made: dict[str, tuple[str, int]] = {}
+    for number, before, after in zip(numbers[1:], audits, audits[1:], strict=False):
+        old = {c.id: c for c in before.causes}
+        for cause in after.causes:
+            previous = old.get(cause.id)
+            if previous is None:
+                made[cause.id] = ("new", number)
+            elif previous.digest != cause.digest and cause.id not in made:
+                made[cause.id] = ("changed", number)
+        current = {c.id for c in after.causes}
+        for cause_id in [c for c in made if c not in current]:
+            del made[cause_id]
+    result = []
+    for cause in audits[-1].causes:
+        status, patch = made.get(cause.id, ("preexisting", 0))
+        result.append(CauseStatus(cause, status, patch or None))
+    return tuple(result)
+
+
+def _kconfig_files(workspace: Workspace, base: str) -> list[str]:
+    listing = workspace.git("ls-tree", "-r", "--name-only", base, "--", *KCONFIG_PATHS)
+    return [p for p in listing.stdout.decode("utf-8", "replace").splitlines() if is_kconfig(p)]
+
+
+def _kconfig(
+    contents: _Contents, paths: list[str], models: dict[tuple[str, ...], Kconfig]
+) -> tuple[Kconfig, tuple[str, ...]]:
+    """The Kconfig model of this state, built once per set of Kconfig file versions."""
+    found = {path: contents.read(path) for path in paths}
+    blobs = tuple(f[0] for f in found.values() if f is not None)
+    if blobs not in models:
+        models[blobs] = Kconfig(
+            {path: f[1].decode("utf-8", "replace") for path, f in found.items() if f is not None}
+        )
+    return models[blobs], blobs
+
+
+KCONFIG_PATHS = ("Kconfig", "arch", "init", "mm", "kernel", "lib", "fs", "security", "block")
 
 TREE_RULES = (
     Rule("apply-failed", Severity.ERROR, "a patch does not apply to the tree (hunk and reason)"),
@@ -294,7 +362,9 @@ def contract_rule(rule: ContractRule) -> Rule:
 
 
 def tree_findings(audit: TreeAudit) -> list[Finding]:
-    """Findings of tree mode: what did not apply, and every unhandled call site."""
+    """Findings of tree mode: what did not apply, and one per root cause the series made or
+    changed (warnings; latent ones, which need an option no architecture enables with the
+    code, are notes), plus one note per rule counting what was unhandled before the series."""
     findings: list[Finding] = []
     for applied in audit.state.applied:
         for failure in applied.failures:
@@ -332,25 +402,76 @@ def tree_findings(audit: TreeAudit) -> list[Finding]:
             )
         )
     for rule_audit in audit.audits:
-        rule = rule_audit.rule
-        for site in rule_audit.final.sites:
-            if site.verdict != "unhandled":
-                continue
-            findings.append(
-                Finding(
-                    rule=rule.id,
-                    severity=Severity(rule.severity),
-                    message=f"{site.api}({site.argument}) in {site.function}(): {site.how}",
-                    patch=rule_audit.introduced_by.get(site.id) or None,
-                    path=site.path,
-                    line=site.line,
-                    column=site.column or None,
-                    function=site.function or None,
-                    key=f"{site.api}({site.argument})",
-                    evidence=site.evidence,
-                    context=site.excerpt,
-                )
+        findings += _cause_findings(rule_audit)
+    return findings
+
+
+def _cause_findings(rule_audit: RuleAudit) -> list[Finding]:
+    rule = rule_audit.rule
+    findings = []
+    for status in rule_audit.causes_with("new", "changed"):
+        cause = status.cause
+        anchor = cause.anchor
+        latent = cause.verdict == "latent"
+        message = f"{anchor.api}({anchor.argument}) in {anchor.function}(): {anchor.how}"
+        if status.status == "changed":
+            message += " (unhandled before the series; this patch changes the code)"
+        further = cause.further
+        if further:
+            uses = ", ".join(f"{s.function}() {s.path}:{s.line}" for s in further[:3])
+            more = f" and {len(further) - 3} more" if len(further) > 3 else ""
+            message += (
+                f"; and {len(further)} further use{'s' if len(further) > 1 else ''} of the same "
+                f"value: {uses}{more}"
             )
+        evidence = anchor.evidence + tuple(
+            Location(s.path, s.line, f"further use: {s.api}({s.argument}) in {s.function}()")
+            for s in further
+        )
+        findings.append(
+            Finding(
+                rule=rule.id,
+                severity=Severity.NOTE if latent else Severity(rule.severity),
+                message=message,
+                patch=status.patch,
+                path=anchor.path,
+                line=anchor.line,
+                column=anchor.column or None,
+                function=anchor.function or None,
+                key=f"{anchor.api}({anchor.argument})",
+                evidence=evidence,
+                context=anchor.excerpt,
+            )
+        )
+    preexisting = rule_audit.causes_with("preexisting")
+    if preexisting:
+        dormant = sum(1 for c in preexisting if c.cause.verdict == "latent")
+        kinds = " and ".join(
+            f"{n} {kind}"
+            for n, kind in ((len(preexisting) - dormant, "unhandled"), (dormant, "latent"))
+            if n
+        )
+        findings.append(
+            Finding(
+                rule=rule.id,
+                severity=Severity.NOTE,
+                message=(
+                    f"{kinds} root cause{'s' if len(preexisting) > 1 else ''} were there before "
+                    "the series, which leaves them alone (the JSON report lists them under "
+                    "`preexisting`)"
+                ),
+                key="preexisting",
+                evidence=tuple(
+                    Location(
+                        c.cause.anchor.path,
+                        c.cause.anchor.line,
+                        f"{c.cause.verdict}: {c.cause.anchor.api}({c.cause.anchor.argument}) in "
+                        f"{c.cause.anchor.function}()",
+                    )
+                    for c in preexisting
+                ),
+            )
+        )
     return findings
 
 
@@ -367,7 +488,18 @@ def audit_revision(
         with workspace.blobs() as blobs:
             contents = _Contents(workspace, blobs)
             contents.at(commit, set())
+            kconfig = None
+            context = Context()
+            if any(rule.configs for rule in rules):
+                kconfig, _ = _kconfig(contents, _kconfig_files(workspace, commit), context.kconfig)
             for rule in rules:
-                names = set(rule.names) | {n for c in rule.cases.values() for n in c.exists_if}
-                results.append(Auditor(rule).audit(index.files(names), contents.read, index.files))
+                names = set(rule.search_names)
+                results.append(
+                    Auditor(rule, context).audit(
+                        index.files(names),
+                        contents.read,
+                        index.files,
+                        kconfig if rule.configs else None,
+                    )
+                )
         return results

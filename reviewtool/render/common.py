@@ -75,6 +75,20 @@ def tree_lines(report: Report) -> list[str]:
             + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
             + f"); coverage {coverage.parsed}/{coverage.textual} textual calls parsed"
         )
+        statuses: dict[str, int] = {}
+        for status in audit.causes:
+            label = status.status if status.cause.verdict == "unhandled" else "latent"
+            statuses[label] = statuses.get(label, 0) + 1
+        if statuses:
+            order = ("new", "changed", "latent", "preexisting")
+            lines.append(
+                "  root causes: "
+                + ", ".join(
+                    f"{statuses[k]} {k.replace('preexisting', 'pre-existing')}"
+                    for k in order
+                    if k in statuses
+                )
+            )
         for delta in audit.deltas:
             if delta.unhandled or delta.resolved:
                 lines.append(

@@ -11,7 +11,7 @@ from reviewtool.render.common import json_safe
 from reviewtool.report import SCHEMA_VERSION, Report
 
 if TYPE_CHECKING:
-    from reviewtool.treeaudit import TreeAudit
+    from reviewtool.treeaudit import CauseStatus, TreeAudit
 
 
 def render(report: Report) -> str:
@@ -68,6 +68,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         ]
     if report.tree is not None:
         data.update(_tree(report.tree))
+        data["summary"]["preexisting"] = len(data["preexisting"])
         for patch in data["series"]["patches"]:
             unhandled: list[str] = []
             resolved: list[str] = []
@@ -135,6 +136,8 @@ def _tree(tree: TreeAudit) -> dict[str, Any]:
                 "argument": site.argument,
                 "cases": list(site.cases),
                 "verdict": site.verdict,
+                "reason": site.reason,
+                "cause": site.cause or None,
                 "how": site.how,
                 "via": site.via or None,
                 "evidence": [
@@ -143,6 +146,33 @@ def _tree(tree: TreeAudit) -> dict[str, Any]:
             }
             for rule, site in tree.sites()
         ],
+        "causes": [_cause(a.rule.id, c) for a in tree.audits for c in a.causes],
+        "preexisting": [
+            _cause(a.rule.id, c) for a in tree.audits for c in a.causes_with("preexisting")
+        ],
+    }
+
+
+def _cause(rule: str, status: CauseStatus) -> dict[str, Any]:
+    """One root cause of the final state: where it is reported, the sites it groups, and
+    whether the series made it (`new`), changed it (`changed`) or found it (`preexisting`)."""
+    cause = status.cause
+    anchor = cause.anchor
+    return {
+        "id": cause.id,
+        "rule": rule,
+        "verdict": cause.verdict,
+        "status": status.status,
+        "patch": status.patch,
+        "path": anchor.path,
+        "line": anchor.line,
+        "function": anchor.function,
+        "api": anchor.api,
+        "argument": anchor.argument,
+        "reason": anchor.reason,
+        "how": anchor.how,
+        "root": cause.root,
+        "sites": list(cause.sites),
     }
 
 
