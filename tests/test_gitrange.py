@@ -199,8 +199,9 @@ def test_b4_cover_with_revision_and_prefix(repo: Path) -> None:
 
 
 def test_check_audits_call_sites_on_the_demo_tree(tmp_path: Path, capsys: Capture) -> None:
-    """The demo series as commits in the demo tree: after patch 1 alone, the five decoder
-    calls it made unhandled are contract findings; with patch 2 they are resolved."""
+    """The demo series as commits in the demo tree: after patch 1 alone, the three functions
+    whose decoding it made unhandled are one contract finding each (the header helper that
+    count_ptes() reaches is part of that finding); with patch 2 they are resolved."""
     tree = tmp_path / "demo-tree"
     subprocess.run(
         ["git", "clone", "-q", str(FIXTURES / "tree" / "demo-tree.bundle"), str(tree)], check=True
@@ -222,7 +223,14 @@ def test_check_audits_call_sites_on_the_demo_tree(tmp_path: Path, capsys: Captur
     )
     assert first.code == ExitCode.FINDINGS, first.err
     contract = [f for f in first.json()["findings"] if f["rule"] == "pte-demo-marker"]
-    assert len(contract) == 5 and all(f["patch"] == 1 for f in contract)
+    assert sorted(f["function"] for f in contract) == [
+        "pgtable_demo_copy_swap_pte",
+        "pgtable_demo_count_ptes",
+        "pgtable_demo_zap_pte_range",
+    ]
+    assert all(f["patch"] == 1 and f["severity"] == "warning" for f in contract)
+    count = next(f for f in contract if f["function"] == "pgtable_demo_count_ptes")
+    assert "passes this test" in count["message"] and "further uses" in count["message"]
     for finding in contract:  # the tree's own lines around each site, for a report to quote
         lines = {c["line"]: c["text"] for c in finding["context"]}
         assert finding["line"] in lines and len(lines) >= 3
