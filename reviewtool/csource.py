@@ -149,30 +149,31 @@ def preprocessor_regions(masked: bytes) -> list[tuple[int, int, str]]:
     """(first line, last line, condition) of every branch of every conditional group, with the
     condition under which that branch is compiled (C preprocessor syntax, 1-based lines)."""
     regions: list[tuple[int, int, str]] = []
-    stack: list[tuple[int, str, list[str]]] = []  # (branch start, condition, earlier ones)
-    lines = masked.split(b"\n")
-    for number, raw in enumerate(lines, start=1):
+    # per open group: the first line of its current branch, that branch's condition, and the
+    # conditions of the branches before it
+    stack: list[tuple[int, str, list[str]]] = []
+    for number, raw in enumerate(masked.split(b"\n"), start=1):
         match = _DIRECTIVE.match(raw)
         if match is None:
             continue
         word = match.group(1).decode()
         rest = raw[match.end() :].decode("utf-8", "replace").strip().rstrip("\\").strip()
+        own = {
+            "ifdef": f"defined({rest})",
+            "ifndef": f"!defined({rest})",
+            "elifdef": f"defined({rest})",
+            "elifndef": f"!defined({rest})",
+        }.get(word, f"({rest})")
         if word in ("if", "ifdef", "ifndef"):
-            condition = {"ifdef": f"defined({rest})", "ifndef": f"!defined({rest})"}.get(
-                word, f"({rest})"
-            )
-            stack.append((number + 1, condition, []))
+            stack.append((number + 1, own, [own]))
         elif word in ("elif", "else", "elifdef", "elifndef") and stack:
             start, condition, earlier = stack.pop()
             regions.append((start, number - 1, condition))
-            earlier = [*earlier, condition]
             negated = " && ".join(f"!({c})" for c in earlier)
-            this = {"elifdef": f"defined({rest})", "elifndef": f"!defined({rest})"}.get(
-                word, f"({rest})"
-            )
-            stack.append(
-                (number + 1, negated if word == "else" else f"{negated} && {this}", earlier)
-            )
+            if word == "else":
+                stack.append((number + 1, negated, earlier))
+            else:
+                stack.append((number + 1, f"{negated} && {own}", [*earlier, own]))
         elif word == "endif" and stack:
             start, condition, _ = stack.pop()
             regions.append((start, number - 1, condition))
