@@ -2,6 +2,7 @@
 """Call-site audit figures, side by side with Coccinelle's spatch on the same tree and question.
 
     python3 benchmarks/audit.py --tree61 LINUX_6_1_GIT_TREE [--tree511 V5_11_TREE --series RFC]
+        [--baseline REV] [--repeat N]
 
 On the 6.1 tree:
   * whole-tree audit with the pte-marker rule: wall time of a cold run (empty cache) and a warm
@@ -12,6 +13,11 @@ On the 6.1 tree:
     finds that the other does not.
 With a v5.11 tree and the RFC mbox: the whole `reviewtool audit --tree` (apply 30 patches and
 audit all 31 states) next to one whole-tree spatch run on the base, and their ratio.
+
+With --baseline REV, the code of that commit of this repository (exported with `git archive`
+into a temporary directory) runs the same measurements side by side, alternating with the
+current code run for run, and the ratio current/baseline of the medians is printed: this is
+how a change is held to a speed budget on a noisy machine.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +64,17 @@ print(json.dumps({"seconds": seconds,
 """
 
 
-def audit_child(tree: Path, rule: str, cache: Path | None, assume_live: bool) -> dict[str, Any]:
+def _env(code: Path | None) -> dict[str, str]:
+    """The environment that runs `code` (a source directory) instead of the installed package."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def audit_child(
+    tree: Path, rule: str, cache: Path | None, assume_live: bool, code: Path | None = None
+) -> dict[str, Any]:
     out = subprocess.run(
         [
             sys.executable,
@@ -70,9 +88,37 @@ def audit_child(tree: Path, rule: str, cache: Path | None, assume_live: bool) ->
         check=True,
         capture_output=True,
         text=True,
+        env=_env(code),
+        cwd=code,  # `-c` puts the working directory first on sys.path
     ).stdout
     data: dict[str, Any] = json.loads(out)
     return data
+
+
+def side_by_side(
+    label: str, measure: Callable[[Path | None], float], baseline: Path | None, repeat: int
+) -> None:
+    """Median of `repeat` runs of the current code and, alternating, of the baseline."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(repeat):
+        ours.append(measure(None))
+        if baseline is not None:
+            theirs.append(measure(baseline))
+    line = f"  {label}: {statistics.median(ours):.2f} s (median of {repeat})"
+    if theirs:
+        ratio = statistics.median(ours) / statistics.median(theirs)
+        line += f"; baseline {statistics.median(theirs):.2f} s; ratio {ratio:.2f}"
+    print(line)
+
+
+def export(repository: Path, revision: str, directory: Path) -> Path:
+    """The files of a commit of this repository, in `directory` (nothing else is touched)."""
+    archive = subprocess.run(
+        ["git", "-C", str(repository), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive, check=True)
+    return directory
 
 
 def spatch(tree: Path, prefiltered: bool = False) -> tuple[float, set[tuple[str, int]]]:
@@ -111,33 +157,43 @@ def spatch(tree: Path, prefiltered: bool = False) -> tuple[float, set[tuple[str,
     return seconds, sites
 
 
-def section_61(tree: Path) -> None:
+def section_61(tree: Path, baseline: Path | None = None, repeat: int = 3) -> None:
     print(f"== 6.1 tree: {tree}")
     with tempfile.TemporaryDirectory() as cache:
         cold = audit_child(tree, "pte-marker", Path(cache), False)
         warm = audit_child(tree, "pte-marker", Path(cache), False)
-    verdicts: dict[str, int] = {}
-    for site in warm["sites"]:
-        verdicts[site["verdict"]] = verdicts.get(site["verdict"], 0) + 1
-    print(
-        f"whole-tree audit, pte-marker rule: {len(warm['sites'])} sites in {warm['files']} "
-        f"files ({verdicts}); coverage {warm['coverage'][0]}/{warm['coverage'][1]}"
-    )
-    print(f"  cold (no cache): {cold['seconds']:.2f} s, peak RSS {cold['rss_mb']:.0f} MB")
-    print(
-        f"  warm (grep results cached by tree id): {warm['seconds']:.2f} s, "
-        f"peak RSS {warm['rss_mb']:.0f} MB (targets: < 2 s warm, < 500 MB)"
-    )
+        verdicts: dict[str, int] = {}
+        for site in warm["sites"]:
+            verdicts[site["verdict"]] = verdicts.get(site["verdict"], 0) + 1
+        print(
+            f"whole-tree audit, pte-marker rule: {len(warm['sites'])} sites in {warm['files']} "
+            f"files ({verdicts}); coverage {warm['coverage'][0]}/{warm['coverage'][1]}"
+        )
+        print(f"  cold (no cache): {cold['seconds']:.2f} s, peak RSS {cold['rss_mb']:.0f} MB")
+        print(
+            f"  warm (grep results cached by tree id): {warm['seconds']:.2f} s, "
+            f"peak RSS {warm['rss_mb']:.0f} MB (targets: < 2 s warm, < 500 MB)"
+        )
+        if baseline is not None:
+            audit_child(tree, "pte-marker", Path(cache), False, baseline)  # its own warm-up
+
+        def whole(code: Path | None) -> float:
+            seconds: float = audit_child(tree, "pte-marker", Path(cache), False, code)["seconds"]
+            return seconds
+
+        side_by_side("whole-tree audit, warm, in-process", whole, baseline, repeat)
     ours = audit_child(tree, "uffd-wp-special-swap-pte", None, True)
     flagged = {
         (s["path"], s["line"])
         for s in ours["sites"]
-        if s["api"] == "pte_to_swp_entry" and s["verdict"] == "unhandled"
+        if s["api"] == "pte_to_swp_entry" and s["verdict"] in ("unhandled", "latent")
     }
     after_test = {
         (s["path"], s["line"])
         for s in ours["sites"]
-        if s["api"] == "pte_to_swp_entry" and s["verdict"] == "unhandled" and s["from_is_swap_pte"]
+        if s["api"] == "pte_to_swp_entry"
+        and s["verdict"] in ("unhandled", "latent")
+        and s["from_is_swap_pte"]
     }
     spatch_seconds, theirs = spatch(tree)
     piped_seconds, _ = spatch(tree, prefiltered=True)
@@ -164,32 +220,44 @@ def section_61(tree: Path) -> None:
             print(f"    {path}:{line}")
 
 
-def section_rfc(tree: Path, series: Path) -> None:
+def rfc_audit(tree: Path, series: Path, cache: str, code: Path | None = None) -> float:
+    """Wall time of the whole `reviewtool audit --tree` of the series, in a fresh process."""
+    env = dict(_env(code), XDG_CACHE_HOME=cache)
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reviewtool",
+            "audit",
+            str(series),
+            "--tree",
+            str(tree),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=code or Path.cwd(),
+    )
+    return time.perf_counter() - start
+
+
+def section_rfc(tree: Path, series: Path, baseline: Path | None = None, repeat: int = 3) -> None:
     print(f"== v5.11 tree: {tree}, series {series.name}")
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, XDG_CACHE_HOME=cache)
-        times = []
-        for _ in range(2):
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "reviewtool",
-                    "audit",
-                    str(series),
-                    "--tree",
-                    str(tree),
-                    "--format",
-                    "json",
-                    "--fail-on",
-                    "never",
-                ],
-                check=True,
-                capture_output=True,
-                env=env,
-            )
-            times.append(time.perf_counter() - start)
+        times = [rfc_audit(tree, series, cache) for _ in range(2)]
+        if baseline is not None:
+            rfc_audit(tree, series, cache, baseline)  # warms the shared grep cache
+        side_by_side(
+            "per-patch audit of the series, warm",
+            lambda code: rfc_audit(tree, series, cache, code),
+            baseline,
+            repeat,
+        )
     spatch(tree)  # the audit runs above warmed the page cache; so does this one
     spatch_seconds, sites = spatch(tree)
     piped_seconds, _ = spatch(tree, prefiltered=True)
@@ -215,6 +283,10 @@ def main() -> int:
     parser.add_argument(
         "--series", type=Path, default=HERE.parent.parent / "shared/series/uffd-wp-rfc-v1.mbox"
     )
+    parser.add_argument(
+        "--baseline", metavar="REV", help="also run this commit's code side by side (ratios)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per side-by-side figure")
     args = parser.parse_args()
     if not args.tree61 and not args.tree511:
         print(
@@ -223,10 +295,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    if args.tree61:
-        section_61(args.tree61)
-    if args.tree511 and args.series.is_file():
-        section_rfc(args.tree511, args.series)
+    with tempfile.TemporaryDirectory() as exported:
+        baseline = export(HERE.parent, args.baseline, Path(exported)) if args.baseline else None
+        if args.tree61:
+            section_61(args.tree61, baseline, args.repeat)
+        if args.tree511 and args.series.is_file():
+            section_rfc(args.tree511, args.series, baseline, args.repeat)
     return 0
 
 
