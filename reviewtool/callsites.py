@@ -283,7 +283,7 @@ class Auditor:
                 if body is None:
                     continue
                 called = sorted(local.keys() & calls)
-                if not called and not calls & uses and not _may_return_values(node):
+                if not called and not calls & uses and not _returns_values(parsed_file, node):
                     continue  # no use to record and no result to summarise
                 called_results = sorted((local_results.keys() & calls) - {function.name})
                 cache_key = (
@@ -810,6 +810,14 @@ def _anchor(members: list[CallSite], root: _Root) -> CallSite:
 
 def _struct_lookup(structs: StructTable, path: str, name: str) -> dict[str, CType] | None:
     return structs.lookup(name, path)
+
+
+def _returns_values(parsed_file: ParsedFile, function: tree_sitter.Node) -> bool:
+    key = ("returns-values", function.start_byte)
+    found = parsed_file.memo.get(key)
+    if found is None:
+        found = parsed_file.memo[key] = _may_return_values(function)
+    return bool(found)
 
 
 def _may_return_values(function: tree_sitter.Node) -> bool:

@@ -16,9 +16,12 @@ hold together with that symbol: such sites are latent, and the blocking symbol i
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Where the options that matter to the audit are defined: the architectures' own Kconfig
 # files and the core ones. (drivers/, sound/, net/ ... define device options that the audit
@@ -57,20 +60,61 @@ _TOKEN = re.compile(r"\s*(&&|\|\||!=|[!()=<>]|\"[^\"]*\"|'[^']*'|[A-Za-z0-9_]+)"
 class Kconfig:
     """The symbols of the Kconfig files given (path -> text)."""
 
-    def __init__(self, files: Mapping[str, str]) -> None:
+    def __init__(self, files: Mapping[str, str], entries: Iterable[_Entry] = ()) -> None:
         self.entries: dict[str, list[_Entry]] = {}
         self.arches = sorted(
             {p.split("/")[1] for p in files if p.startswith("arch/") and p.count("/") >= 2}
         )
-        for path, text in sorted(files.items()):
-            for entry in _parse(path, text):
-                self.entries.setdefault(entry.name, []).append(entry)
+        parsed = [e for path, text in sorted(files.items()) for e in _parse(path, text)]
+        for entry in [*parsed, *entries]:
+            self.entries.setdefault(entry.name, []).append(entry)
         self.selectors: dict[str, list[tuple[_Entry, str]]] = {}
-        for entries in self.entries.values():
-            for entry in entries:
+        for defined in self.entries.values():
+            for entry in defined:
                 for symbol, condition in entry.selects:
                     self.selectors.setdefault(symbol, []).append((entry, condition))
         self._can: dict[tuple[str, str], bool] = {}
+
+    # -- kept between runs -------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the parsed symbols (not the files) where `load` reads them back."""
+        data = {
+            "arches": self.arches,
+            "entries": [
+                [e.name, e.path, e.depends, e.prompt, e.defaults, e.selects]
+                for entries in self.entries.values()
+                for e in entries
+            ],
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a cache: the next run parses the files again
+
+    @classmethod
+    def load(cls, path: Path) -> Kconfig | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = [
+                _Entry(
+                    name,
+                    where,
+                    list(depends),
+                    bool(prompt),
+                    [tuple(d) for d in defaults],
+                    [tuple(s) for s in selects],
+                )
+                for name, where, depends, prompt, defaults, selects in data["entries"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        model = cls({}, entries)
+        model.arches = [str(a) for a in data["arches"]]
+        return model
 
     # -- can a symbol be y? -----------------------------------------------------------------
 

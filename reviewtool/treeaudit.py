@@ -7,6 +7,8 @@ which sites it made unhandled and which it resolved.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 import json
 import logging
@@ -101,6 +103,7 @@ class NameIndex:
         self.base = base
         tree_id = proc.run(["git", "-C", str(tree), "rev-parse", f"{base}^{{tree}}"])
         self._tree_id = tree_id.stdout.decode().strip()
+        self.cache_dir = cache_dir
         self._cache_file = cache_dir / "grep" / f"{self._tree_id}.json" if cache_dir else None
         self._known: dict[str, list[str]] = self._load()
 
@@ -198,6 +201,7 @@ class _Contents:
         self.changed_ids: dict[str, str] = {}
         self.by_blob: dict[str, bytes] = {}
         self.masked_by_blob: dict[str, bytes] = {}
+        self.mentioned: dict[tuple[str, frozenset[str]], bool] = {}
         self.base_ids: dict[str, str] = {}
 
     def at(self, commit: str, changed: set[str]) -> None:
@@ -220,6 +224,18 @@ class _Contents:
         self.by_blob[blob] = content
         return blob, content
 
+    def mentions(self, path: str, names: frozenset[str]) -> bool:
+        """Whether the file of this state mentions any of names (outside comments, strings)."""
+        found = self.read(path)
+        if found is None:
+            return False
+        key = (found[0], names)
+        if key not in self.mentioned:
+            masked = self.masked(path) or b""
+            pattern = _names_pattern(names)
+            self.mentioned[key] = pattern.search(masked) is not None
+        return self.mentioned[key]
+
     def masked(self, path: str) -> bytes | None:
         found = self.read(path)
         if found is None:
@@ -228,6 +244,11 @@ class _Contents:
         if blob not in self.masked_by_blob:
             self.masked_by_blob[blob] = mask_comments_and_strings(content)
         return self.masked_by_blob[blob]
+
+
+@functools.lru_cache(maxsize=64)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
+    return re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
 
 
 def _audit_rule(
@@ -253,16 +274,13 @@ def _audit_rule(
         contents.at(commit, changed)
         if kconfig_files or any(is_kconfig(p) for p in changed):
             paths = sorted({*kconfig_files, *(p for p in changed if is_kconfig(p))})
-            kconfig = _kconfig(contents, paths, auditor.context.kconfig)[0]
+            kconfig = _kconfig(contents, paths, auditor.context.kconfig, index.cache_dir)[0]
 
         def candidates(wanted: set[str], changed: set[str] = changed) -> set[str]:
             found = index.files(wanted) - changed
-            pattern = re.compile(
-                rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(wanted)) + rb")\b"
-            )
+            key = frozenset(wanted)
             for path in changed:
-                masked = contents.masked(path) if path.endswith((".c", ".h")) else None
-                if masked is not None and pattern.search(masked):
+                if path.endswith((".c", ".h")) and contents.mentions(path, key):
                     found.add(path)
             return found
 
@@ -336,16 +354,28 @@ def _kconfig_files(workspace: Workspace, base: str) -> list[str]:
 
 
 def _kconfig(
-    contents: _Contents, paths: list[str], models: dict[tuple[str, ...], Kconfig]
+    contents: _Contents,
+    paths: list[str],
+    models: dict[tuple[str, ...], Kconfig],
+    cache_dir: Path | None = None,
 ) -> tuple[Kconfig, tuple[str, ...]]:
-    """The Kconfig model of this state, built once per set of Kconfig file versions."""
+    """The Kconfig model of this state, built once per set of Kconfig file versions (and kept
+    on disk, by those versions, in the cache directory)."""
     found = {path: contents.read(path) for path in paths}
     blobs = tuple(f[0] for f in found.values() if f is not None)
-    if blobs not in models:
-        models[blobs] = Kconfig(
+    if blobs in models:
+        return models[blobs], blobs
+    digest = hashlib.sha1("\0".join(blobs).encode()).hexdigest()
+    cached = cache_dir / "kconfig" / f"{digest}.json" if cache_dir is not None else None
+    model = Kconfig.load(cached) if cached is not None else None
+    if model is None:
+        model = Kconfig(
             {path: f[1].decode("utf-8", "replace") for path, f in found.items() if f is not None}
         )
-    return models[blobs], blobs
+        if cached is not None:
+            model.save(cached)
+    models[blobs] = model
+    return model, blobs
 
 
 KCONFIG_PATHS = ("Kconfig", "arch", "init", "mm", "kernel", "lib", "fs", "security", "block")
@@ -491,7 +521,9 @@ def audit_revision(
             kconfig = None
             context = Context()
             if any(rule.configs for rule in rules):
-                kconfig, _ = _kconfig(contents, _kconfig_files(workspace, commit), context.kconfig)
+                kconfig, _ = _kconfig(
+                    contents, _kconfig_files(workspace, commit), context.kconfig, cache_dir
+                )
             for rule in rules:
                 names = set(rule.search_names)
                 results.append(
