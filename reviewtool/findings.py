@@ -62,6 +62,8 @@ class Finding:
     # The source lines around the place, each a Location whose note is the line's text, when
     # the place is in the tree rather than in a line the patch shows.
     context: tuple[Location, ...] = field(default=())
+    # Further places the same cause reaches (a root cause's other uses), beside the path.
+    related: tuple[Location, ...] = field(default=())
 
     @property
     def fingerprint(self) -> str:

@@ -294,8 +294,9 @@ def _load(path: Path) -> tuple[tuple[Finding, ...], tuple[str, ...]] | None:
 def _finding(item: dict[str, Any]) -> Finding:
     evidence = tuple(Location(**location) for location in item.pop("evidence", []))
     context = tuple(Location(**location) for location in item.pop("context", []))
+    related = tuple(Location(**location) for location in item.pop("related", []))
     severity = Severity(item.pop("severity"))
-    return Finding(severity=severity, evidence=evidence, context=context, **item)
+    return Finding(severity=severity, evidence=evidence, context=context, related=related, **item)
 
 
 def _store(path: Path, findings: Sequence[Finding], notes: Sequence[str]) -> None:

@@ -121,6 +121,10 @@ def _finding(entry: dict[str, Any]) -> Finding:
                 Location(c["path"], c.get("line"), c.get("text", ""))
                 for c in entry.get("context", [])
             ),
+            related=tuple(
+                Location(r["path"], r.get("line"), r.get("note", ""))
+                for r in entry.get("related", [])
+            ),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"a finding of the merged reports is malformed: {error}") from error

@@ -454,8 +454,8 @@ def _cause_findings(rule_audit: RuleAudit) -> list[Finding]:
                 f"; and {len(further)} further use{'s' if len(further) > 1 else ''} of the same "
                 f"value: {uses}{more}"
             )
-        evidence = anchor.evidence + tuple(
-            Location(s.path, s.line, f"further use: {s.api}({s.argument}) in {s.function}()")
+        related = tuple(
+            Location(s.path, s.line, f"{s.api}({s.argument}) in {s.function}(): {s.how}")
             for s in further
         )
         findings.append(
@@ -469,8 +469,9 @@ def _cause_findings(rule_audit: RuleAudit) -> list[Finding]:
                 column=anchor.column or None,
                 function=anchor.function or None,
                 key=f"{anchor.api}({anchor.argument})",
-                evidence=evidence,
+                evidence=anchor.evidence,
                 context=anchor.excerpt,
+                related=related,
             )
         )
     preexisting = rule_audit.causes_with("preexisting")

@@ -166,7 +166,7 @@ def test_linux61_guard_breaking_series(
     # Patch 2's helper is part of the finding: its use is evidence, not a finding of its own.
     helper = warnings[1]
     assert "pagemap_swap_page" in helper["message"]
-    assert any("pagemap_swap_page" in e["note"] for e in helper["evidence"])
+    assert any("pagemap_swap_page" in e["note"] for e in helper["evidence"] + helper["related"])
     # Patch 6 touched a latent cause: a note on that patch that names the missing option.
     notes = {(f["patch"], f["function"]): f for f in data["findings"] if f["severity"] == "note"}
     zap = notes[(6, "ptep_zap_unused")]
@@ -246,7 +246,7 @@ def test_rfc_on_v511(
     assert notes == {"mte_sync_page_tags", "ptep_zap_unused"}
     # pte_same_as_swp() is part of unuse_pte_range()'s path: evidence of that one finding.
     unuse = next(f for f in contract if f["function"] == "unuse_pte_range")
-    assert any("pte_same_as_swp" in e["note"] for e in unuse["evidence"])
+    assert any("pte_same_as_swp" in e["note"] for e in unuse["related"])
     # What the series resolves stays attributed to the patch that resolves it: the core
     # (07), zapping (13), fork (17) and hugetlb (23).
     resolving = {p["number"] for p in patches if p["callsites_delta"]["resolved"]}

@@ -415,6 +415,11 @@ def _evidence(finding: Finding) -> list[str]:
     for step in finding.evidence:
         where = f"{step.path}:{step.line}" if step.line else step.path
         lines += _wrap(f"{where} {_header_text(step.note)}".rstrip(), " " * 7, "     ")
+    if finding.related:
+        lines += ["", "   further uses of the same value:"]
+        for use in finding.related:
+            where = f"{use.path}:{use.line}" if use.line else use.path
+            lines += _wrap(f"{where} {_header_text(use.note)}".rstrip(), " " * 7, "     ")
     return lines
 
 

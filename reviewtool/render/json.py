@@ -267,4 +267,5 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "key": finding.key,
         "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
         "context": [{"path": c.path, "line": c.line, "text": c.note} for c in finding.context],
+        "related": [{"path": r.path, "line": r.line, "note": r.note} for r in finding.related],
     }

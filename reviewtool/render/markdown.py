@@ -256,6 +256,9 @@ def _item(finding: Finding) -> str:
         f"{_inline(finding.message)}"
     )
     steps = [f"  - `{_code(f'{e.path}:{e.line}')}` {_inline(e.note)}" for e in finding.evidence]
+    steps += [
+        f"  - also `{_code(f'{r.path}:{r.line}')}` {_inline(r.note)}" for r in finding.related
+    ]
     return "\n".join([text, *steps])
 
 

@@ -66,6 +66,11 @@ def _result(finding: Finding, fingerprint: str, rule_ids: list[str]) -> dict[str
         result["ruleIndex"] = rule_ids.index(finding.rule)
     if finding.path:
         result["locations"] = [_location(finding.path, finding.line, finding.column)]
+    if finding.related:
+        result["relatedLocations"] = [
+            dict(_location(r.path, r.line, None, r.note), id=number)
+            for number, r in enumerate(finding.related, start=1)
+        ]
     if finding.evidence:
         result["codeFlows"] = [
             {

@@ -51,6 +51,7 @@ def _plain(report: Report) -> str:
             f"{finding.rule}: {finding.message}" + (f" [{where}]" if where else "")
         )
         lines += [f"      {e.path}:{e.line}: {e.note}" for e in finding.evidence]
+        lines += [f"      also {r.path}:{r.line}: {r.note}" for r in finding.related]
     return visible("\n".join(lines) + "\n")  # never a terminal escape sequence from the input
 
 
