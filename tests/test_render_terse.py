@@ -122,8 +122,9 @@ def test_tree_findings_name_places_the_patch_does_not_show(
     text = first.decode().split("\n")
     subject = next(n for n, line in enumerate(text, 1) if line.startswith("Subject:"))
     elsewhere = [line for line in lines if line.startswith(f"-:{subject}: ")]
-    # A call site in a file the patch does not touch: the Subject line, and the place named.
-    assert any(": WARNING: mm/pgtable_demo.c:25: " in line for line in elsewhere)
-    # A call site in the patch: the line of the diff that shows it, not the Subject.
-    shown = [int(line.split(":")[1]) for line in lines if line not in elsewhere]
-    assert shown and all(text[n - 1][:1] in "+ " for n in shown)
+    # Root causes in a file the patch does not touch: the Subject line, and the place named.
+    # count_ptes()'s finding is its test that lets the marker through; the decoder in the
+    # header the patch changes is one of its further uses, not a finding of its own.
+    assert sorted(elsewhere) == sorted(lines) and len(lines) == 3
+    count = next(line for line in lines if ": WARNING: mm/pgtable_demo.c:22: " in line)
+    assert "include/linux/pgtable_demo.h:55" in count
