@@ -42,8 +42,8 @@ class MacroTable:
 @functools.cache
 def macro_table(path: Path = QUERY_DIR / "kernel-macros.toml") -> MacroTable:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    words = "|".join(re.escape(w) for w in data["erase"])
-    with_arguments = "|".join(re.escape(w) for w in data["erase_with_arguments"])
+    words = _trie(data["erase"])
+    with_arguments = _trie(data["erase_with_arguments"])
     return MacroTable(
         erase=re.compile(rf"\b(?:{words})\b".encode()),
         erase_with_arguments=re.compile(rf"\b(?:{with_arguments})\s*\(".encode()),
@@ -51,6 +51,30 @@ def macro_table(path: Path = QUERY_DIR / "kernel-macros.toml") -> MacroTable:
         # A quick pre-filter: identifiers that could be iterators, followed by `(`.
         iterator_call=re.compile(rb"\b(\w*(?:for_?each|foreach)\w*)(\s*)\("),
     )
+
+
+class _Node(dict[str, "_Node"]):
+    """A node of a prefix tree of words; the key "" marks the end of a word."""
+
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation of words as a prefix tree (`__(?:init|exit)`): Python's re tries the
+    branches of a flat alternation one by one at every position."""
+    tree = _Node()
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, _Node())
+        node[""] = _Node()
+    return _trie_pattern(tree)
+
+
+def _trie_pattern(node: _Node) -> str:
+    branches = [re.escape(c) + _trie_pattern(child) for c, child in sorted(node.items()) if c]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 _COMMENT_OR_STRING = re.compile(
