@@ -1237,17 +1237,25 @@ def _git_identity() -> str:
 
 
 def _emit_bytes(data: bytes, output: Path | None) -> None:
+    """The report on stdout, or in `output`: a regular file is replaced atomically (through a
+    symlink, its target is), anything else that exists (/dev/null, a FIFO, a terminal) is
+    written to as it is, never replaced."""
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    directory = output.parent if str(output.parent) else Path(".")
     try:
+        if output.exists() and not output.is_file():
+            with output.open("wb") as stream:
+                stream.write(data)
+            return
+        target = output.resolve() if output.is_symlink() else output
+        directory = target.parent if str(target.parent) else Path(".")
         with tempfile.NamedTemporaryFile(
-            "wb", dir=directory, prefix=f".{output.name}.", delete=False
+            "wb", dir=directory, prefix=f".{target.name}.", delete=False
         ) as handle:
             handle.write(data)
-        os.replace(handle.name, output)
+        os.replace(handle.name, target)
     except OSError as error:
         raise InputError(f"{output}: cannot write: {error.strerror}") from error
 
@@ -1286,15 +1294,7 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    directory = output.parent if str(output.parent) else Path(".")
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=directory, prefix=f".{output.name}.", delete=False
-        ) as handle:
-            handle.write(text)
-        os.replace(handle.name, output)
-    except OSError as error:
-        raise InputError(f"{output}: cannot write: {error.strerror}") from error
+    _emit_bytes(text.encode("utf-8"), output)
 
 
 def _terminal_width() -> int:

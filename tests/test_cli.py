@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,6 +78,29 @@ def test_output_file_and_stdin(
     monkeypatch.setattr(sys, "stdin", fake_stdin)
     result = run_cli(capsys, "audit", "-", "-f", "json")
     assert result.code == 0 and result.json()["sources"] == ["<stdin>"]
+
+
+def test_output_to_a_fifo_or_through_a_symlink_keeps_them(
+    clean: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    """`-o /dev/null`, a FIFO, a symlink: written to, never replaced by a regular file."""
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert run_cli(capsys, "audit", str(clean), "-f", "json", "-o", str(fifo)).code == 0
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert received and received[0].startswith(b"{")
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert run_cli(capsys, "audit", str(clean), "-f", "json", "-o", str(link)).code == 0
+    assert link.is_symlink() and target.read_text().startswith("{")
+    assert run_cli(capsys, "audit", str(clean), "-o", os.devnull).code == 0
+    assert stat.S_ISCHR(Path(os.devnull).stat().st_mode)
 
 
 def test_output_never_overwrites_the_input(clean: Path, capsys: Capture) -> None:
