@@ -42,8 +42,8 @@ _CHILD = r"""
 import json, resource, sys, time
 from dataclasses import replace
 from pathlib import Path
-from reviewtool.rules import load_rule
-from reviewtool.treeaudit import audit_revision
+from reviewtool.analysis.rules import load_rule
+from reviewtool.analysis.treeaudit import audit_revision
 tree, rule_name, cache, assume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 rule = load_rule(rule_name)
 if assume:

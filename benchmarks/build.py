@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from reviewtool.build import BuildOptions, build_series, find_toolchain
-from reviewtool.kbuild import arches, kconfig_dependencies
-from reviewtool.mail import Source, read_sources
-from reviewtool.series import build_series as assemble
+from reviewtool.intake.mail import Source, read_sources
+from reviewtool.intake.series import build_series as assemble
+from reviewtool.kbuild.builder import BuildOptions, build_series, find_toolchain
+from reviewtool.kbuild.knowledge import arches, kconfig_dependencies
 
 
 def make_series(tree: Path, names: list[str], patches: int, work: Path) -> Path:

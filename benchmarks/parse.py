@@ -21,7 +21,7 @@ DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared/series/uffd-wp
 
 
 def _parse_once(path: Path) -> float:
-    from reviewtool.mail import Source
+    from reviewtool.intake.mail import Source
     from reviewtool.render import render
     from reviewtool.review import AuditOptions, run
 

@@ -39,7 +39,7 @@ FIXTURES = HERE.parent / "fixtures"
 _CHILD = r"""
 import json, sys
 from pathlib import Path
-from reviewtool import callsites
+from reviewtool.analysis import callsites
 states = []
 original = callsites.Auditor.audit
 def audit(self, *args, **kwargs):
@@ -49,13 +49,13 @@ def audit(self, *args, **kwargs):
 callsites.Auditor.audit = audit
 tree, rule, series, cache = sys.argv[1:5]
 if series == "-":
-    from reviewtool.treeaudit import audit_revision
-    from reviewtool.rules import load_rule
+    from reviewtool.analysis.treeaudit import audit_revision
+    from reviewtool.analysis.rules import load_rule
     audit_revision(Path(tree), "HEAD", [load_rule(rule)], Path(cache))
 else:
-    from reviewtool.mail import Source
+    from reviewtool.intake.mail import Source
     from reviewtool.review import AuditOptions, run
-    from reviewtool.treeaudit import TreeOptions
+    from reviewtool.analysis.treeaudit import TreeOptions
     options = TreeOptions(Path(tree), rules=(rule,), cache_dir=Path(cache))
     run([Source(series, Path(series))], AuditOptions(tree=options))
 print(json.dumps(states))

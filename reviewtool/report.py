@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from reviewtool import __version__
 from reviewtool.findings import Finding, Rule, Severity, count_by_severity, sort_findings
-from reviewtool.series import Series
+from reviewtool.intake.series import Series
 
 if TYPE_CHECKING:
-    from reviewtool.build import BuildResult
-    from reviewtool.treeaudit import TreeAudit
+    from reviewtool.analysis.treeaudit import TreeAudit
+    from reviewtool.kbuild.builder import BuildResult
 
 SCHEMA_VERSION = 1
 

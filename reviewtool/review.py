@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reviewtool.checks import RULES, check_series
-from reviewtool.mail import Source, read_sources
+from reviewtool.analysis.checks import RULES, check_series
+from reviewtool.intake.mail import Source, read_sources
+from reviewtool.intake.series import build_series
 from reviewtool.report import Report, make_report
-from reviewtool.series import build_series
 
 if TYPE_CHECKING:
-    from reviewtool.build import BuildOptions
-    from reviewtool.treeaudit import TreeOptions
+    from reviewtool.analysis.treeaudit import TreeOptions
+    from reviewtool.kbuild.builder import BuildOptions
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,20 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
     rules = tuple(RULES.values())
     tree = None
     if options.tree is not None:
-        from reviewtool.treeaudit import TREE_RULES, audit_tree, contract_rule, tree_findings
+        from reviewtool.analysis.treeaudit import (
+            TREE_RULES,
+            audit_tree,
+            contract_rule,
+            tree_findings,
+        )
 
         tree = audit_tree(series, options.tree)
         findings += tree_findings(tree)
         rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
     builds = None
     if options.build is not None:
-        from reviewtool.build import BUILD_RULE, build_findings
-        from reviewtool.build import build_series as run_builds
+        from reviewtool.kbuild.builder import BUILD_RULE, build_findings
+        from reviewtool.kbuild.builder import build_series as run_builds
 
         builds = run_builds(series, options.build)
         findings += build_findings(builds)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool.build import BuildOptions, BuildResult, build_findings, build_series
-from reviewtool.kbuild import Diagnostic, parse_diagnostics
-from reviewtool.mail import Source, read_sources
+from reviewtool.intake.mail import Source, read_sources
+from reviewtool.intake.series import build_series as assemble
+from reviewtool.kbuild.builder import BuildOptions, BuildResult, build_findings, build_series
+from reviewtool.kbuild.knowledge import Diagnostic, parse_diagnostics
 from reviewtool.render.common import build_lines
-from reviewtool.series import build_series as assemble
 
 FAKELINUX = Path(__file__).resolve().parent / "fakelinux"
 
@@ -366,7 +366,7 @@ def test_shards_merge_into_one_report(
 
 
 def test_guard_symbol_follows_kbuild_lists(tmp_path: Path) -> None:
-    from reviewtool.kbuild import guard_symbol
+    from reviewtool.kbuild.knowledge import guard_symbol
 
     (tmp_path / "mm").mkdir()
     (tmp_path / "mm" / "Makefile").write_text(

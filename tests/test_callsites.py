@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from reviewtool.callsites import Auditor, StateAudit
-from reviewtool.rules import load_rule
+from reviewtool.analysis.callsites import Auditor, StateAudit
+from reviewtool.analysis.rules import load_rule
 
 HEADER = b"struct vm_fault { pte_t orig_pte; pte_t *pte; };\n"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool.checks import RULES, check_series
+from reviewtool.analysis.checks import RULES, check_series
 from reviewtool.findings import Finding, sort_findings
-from reviewtool.mail import Source, read_sources
-from reviewtool.series import build_series
+from reviewtool.intake.mail import Source, read_sources
+from reviewtool.intake.series import build_series
 from tests.builders import AUTHOR, Msg, diff, mbox, patch_body, series, stat
 
 

@@ -191,7 +191,7 @@ def test_internal_error_and_interrupt_are_mapped(
 
 
 def test_rules_lists_every_rule(capsys: Capture) -> None:
-    from reviewtool.checks import RULES
+    from reviewtool.analysis.checks import RULES
 
     result = run_cli(capsys, "rules")
     assert [line.split()[0] for line in result.out.splitlines()] == list(RULES)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from reviewtool.cli import OutputFormat
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import FORMATTERS, render
 from reviewtool.review import AuditOptions, run
 from tests.builders import mbox, patch_body, series

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reviewtool.csource import StructTable, normalize, parse_file, preprocessor_regions
-from reviewtool.typeinfo import CType
+from reviewtool.analysis.csource import StructTable, normalize, parse_file, preprocessor_regions
+from reviewtool.analysis.typeinfo import CType
 
 STRADDLE = b"""int f(pmd_t pmd)
 {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import render
 from reviewtool.report import Report
 from reviewtool.review import AuditOptions, run

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reviewtool.errors import ExitCode, InputError
-from reviewtool.gitrange import range_series, resolve_range
-from reviewtool.mail import read_sources
+from reviewtool.intake.gitrange import range_series, resolve_range
+from reviewtool.intake.mail import read_sources
 from tests.conftest import FIXTURES
 from tests.gitrepos import clean_series, commit_file, git, make_repo, snapshot
 from tests.helpers import run_cli

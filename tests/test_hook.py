@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool import hook
 from reviewtool.errors import ExitCode
+from reviewtool.integrations import hook
 from tests.gitrepos import EMAIL, clean_series, commit_file, git, make_repo
 from tests.helpers import run_cli
 

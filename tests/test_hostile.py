@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from reviewtool.errors import ExitCode
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import FORMATTERS, RenderOptions, render
 from reviewtool.render.markdown import COMMENT_LIMIT
 from reviewtool.review import AuditOptions, run
@@ -319,7 +319,7 @@ def test_nothing_is_written_outside_the_work_and_cache_dirs(
     outside = sorted(p for p in tmp_path.rglob("*") if not p.is_relative_to(cache))
     seen_in_work: list[list[Path]] = []
 
-    from reviewtool import tree as tree_module
+    from reviewtool import git as tree_module
 
     enter = tree_module.Workspace.__enter__
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 import pytest
 
 from reviewtool.errors import InputError, ToolchainError
-from reviewtool.inbox import clean_message_id, fetch_thread, message_url, thread_url
+from reviewtool.integrations.inbox import clean_message_id, fetch_thread, message_url, thread_url
 from tests import publicinbox
 from tests.conftest import FIXTURES
 from tests.helpers import run_cli

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewtool.kconfig import Kconfig, is_kconfig
+from reviewtool.kbuild.kconfig import Kconfig, is_kconfig
 
 FILES = {
     "mm/Kconfig": """

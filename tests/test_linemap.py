@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import quopri
 
-from reviewtool.linemap import effective_encoding, map_message
+from reviewtool.intake.linemap import effective_encoding, map_message
 from tests.builders import AUTHOR, Msg, patch_body
 
 LONG = "x" * 90  # longer than a quoted-printable line may be: the encoder breaks it

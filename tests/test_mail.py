@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from reviewtool.errors import InputError
-from reviewtool.mail import Source, parse_mail, read_sources
+from reviewtool.intake.mail import Source, parse_mail, read_sources
 
 HEADERS = (
     b"From: Ann Author <ann@example.org>\n"

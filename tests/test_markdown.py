@@ -7,7 +7,7 @@ import re
 import pytest
 
 from reviewtool.findings import Severity
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import RenderOptions, render
 from reviewtool.render.markdown import COMMENT_LIMIT
 from reviewtool.report import Report

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from reviewtool.errors import MessageError
-from reviewtool.mail import Source, parse_mail, read_sources
-from reviewtool.patch import Patch, parse_patch, stat_path
+from reviewtool.intake.mail import Source, parse_mail, read_sources
+from reviewtool.intake.patch import Patch, parse_patch, stat_path
 from tests.helpers import git_numstat
 
 
@@ -194,6 +194,6 @@ def test_stat_path(text: str, path: str) -> None:
     ],
 )
 def test_function_name(context: str, name: str) -> None:
-    from reviewtool.patch import function_name
+    from reviewtool.intake.patch import function_name
 
     assert function_name(context) == name

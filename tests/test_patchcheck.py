@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from reviewtool.errors import InputError
-from reviewtool.linemap import map_message
-from reviewtool.patchcheck import (
+from reviewtool.intake.linemap import map_message
+from reviewtool.integrations.b4check import (
     SKIPPED_ALONE,
     CheckOptions,
     check_patch,

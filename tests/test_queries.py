@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import tree_sitter
 
+from reviewtool.analysis.grammar import QUERY_DIR, load_query, parser, query_names
 from reviewtool.errors import ToolchainError
-from reviewtool.queries import QUERY_DIR, load_query, parser, query_names
 
 
 def test_there_are_queries() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import FORMATTERS, RenderOptions, render
 from reviewtool.report import Report
 from reviewtool.review import AuditOptions, run

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from reviewtool.errors import ExitCode
-from reviewtool.patchcheck import CheckOptions, check_patch
+from reviewtool.integrations.b4check import CheckOptions, check_patch
 from reviewtool.render import b4check
 from tests.builders import Msg, cover_body, patch_body
 from tests.helpers import run_cli

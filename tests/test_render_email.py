@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from reviewtool.findings import Finding, Location, Severity
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import RenderOptions, render
 from reviewtool.render.email import diff_excerpt, reply_subject
 from reviewtool.report import Report
@@ -272,9 +272,9 @@ def test_diff_excerpt_marks_the_added_line() -> None:
 
 
 def test_build_and_call_site_findings_show_their_evidence() -> None:
-    from reviewtool.build import BuildCell, BuildResult
-    from reviewtool.kbuild import Diagnostic
-    from reviewtool.tree import TreeState
+    from reviewtool.git import TreeState
+    from reviewtool.kbuild.builder import BuildCell, BuildResult
+    from reviewtool.kbuild.knowledge import Diagnostic
 
     report = _demo()
     diagnostic = Diagnostic(

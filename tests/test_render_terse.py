@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reviewtool.findings import Finding, Severity
-from reviewtool.patchcheck import CheckOptions, PatchCheck, check_patch
+from reviewtool.integrations.b4check import CheckOptions, PatchCheck, check_patch
 from reviewtool.render import terse
 from tests.builders import Msg, patch_body
 from tests.conftest import FIXTURES

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from reviewtool.returns import ANY, NONZERO, ZERO, Kind, compare, constant, summarise, truth
+from reviewtool.analysis.returns import (
+    ANY,
+    NONZERO,
+    ZERO,
+    Kind,
+    compare,
+    constant,
+    summarise,
+    truth,
+)
 
 
 def test_constants() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool.callsites import Auditor, StateAudit
+from reviewtool.analysis.callsites import Auditor, StateAudit
+from reviewtool.analysis.rules import RULE_DIR, load_rule, rule_names
 from reviewtool.errors import InputError
-from reviewtool.kconfig import Kconfig
-from reviewtool.rules import RULE_DIR, load_rule, rule_names
+from reviewtool.kbuild.kconfig import Kconfig
 from tests.conftest import FIXTURES
 
 RULE_FIXTURES = FIXTURES / "rules"

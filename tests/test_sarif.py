@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 from reviewtool.render import render
 from reviewtool.review import AuditOptions, run
 from tests.builders import mbox, patch_body, series

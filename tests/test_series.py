@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from reviewtool.mail import Source, read_sources
-from reviewtool.series import Series, build_series
+from reviewtool.intake.mail import Source, read_sources
+from reviewtool.intake.series import Series, build_series
 from tests.builders import Msg, mbox, patch_body, series
 
 

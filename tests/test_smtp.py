@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from reviewtool.errors import InputError
-from reviewtool.smtp import parse_server, read_messages
+from reviewtool.integrations.smtp import parse_server, read_messages
 from tests import publicinbox
 from tests.conftest import FIXTURES
 from tests.helpers import run_cli

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewtool.subject import parse_subject
+from reviewtool.intake.subject import parse_subject
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from reviewtool.analysis.treeaudit import TreeOptions
 from reviewtool.errors import ApplyError
-from reviewtool.mail import Source
+from reviewtool.git import Workspace
+from reviewtool.intake.mail import Source
 from reviewtool.review import AuditOptions, run
-from reviewtool.tree import Workspace
-from reviewtool.treeaudit import TreeOptions
 from tests.conftest import FIXTURES
 
 DEMO = FIXTURES / "demo" / "demo.mbox"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reviewtool.callsites import CallSite, Cause, Coverage, StateAudit
-from reviewtool.treeaudit import cause_history
+from reviewtool.analysis.callsites import CallSite, Cause, Coverage, StateAudit
+from reviewtool.analysis.treeaudit import cause_history
 
 
 def cause(ident: str, digest: str) -> Cause:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reviewtool.csource import parse_file
-from reviewtool.typeinfo import CType, Scope, Typer, parse_key, split_top, struct_fields
+from reviewtool.analysis.csource import parse_file
+from reviewtool.analysis.typeinfo import CType, Scope, Typer, parse_key, split_top, struct_fields
 
 SOURCE = b"""
 struct vm_fault {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from reviewtool.findings import Finding, Severity
-from reviewtool.patchcheck import PatchCheck, locate
+from reviewtool.integrations.b4check import PatchCheck, locate
 from reviewtool.render.common import plural
 from reviewtool.render.terse import LEVELS, one_line
 

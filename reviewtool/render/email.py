@@ -26,12 +26,12 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from reviewtool.findings import Finding, Severity
-from reviewtool.inbox import is_message_id, message_url
+from reviewtool.integrations.inbox import is_message_id, message_url
 from reviewtool.render.common import patch_label, plural, visible
 
 if TYPE_CHECKING:
-    from reviewtool.mail import Mail
-    from reviewtool.patch import Patch
+    from reviewtool.intake.mail import Mail
+    from reviewtool.intake.patch import Patch
     from reviewtool.render import RenderOptions
     from reviewtool.report import Report
 

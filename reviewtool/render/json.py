@@ -6,12 +6,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from reviewtool.findings import Finding
-from reviewtool.patch import FileChange, Patch
+from reviewtool.intake.patch import FileChange, Patch
 from reviewtool.render.common import json_safe
 from reviewtool.report import SCHEMA_VERSION, Report
 
 if TYPE_CHECKING:
-    from reviewtool.treeaudit import CauseStatus, TreeAudit
+    from reviewtool.analysis.treeaudit import CauseStatus, TreeAudit
 
 
 def render(report: Report) -> str:

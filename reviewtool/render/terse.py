@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from reviewtool.findings import Finding, Severity
-from reviewtool.patchcheck import PatchCheck, locate
+from reviewtool.integrations.b4check import PatchCheck, locate
 
 LEVELS = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.NOTE: "CHECK"}
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reviewtool.queries import QUERY_DIR, parser
-from reviewtool.typeinfo import CType, struct_fields
+from reviewtool.analysis.grammar import QUERY_DIR, parser
+from reviewtool.analysis.typeinfo import CType, struct_fields
 
 if sys.version_info >= (3, 11):
     import tomllib

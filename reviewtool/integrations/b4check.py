@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from reviewtool.errors import InputError
 from reviewtool.findings import Finding
-from reviewtool.linemap import (
+from reviewtool.intake.linemap import (
     MessageLines,
     effective_encoding,
     header_end,
@@ -25,12 +25,12 @@ from reviewtool.linemap import (
     parse_headers,
     real_multipart,
 )
-from reviewtool.mail import Source, read_sources
+from reviewtool.intake.mail import Source, read_sources
 from reviewtool.report import Report
 from reviewtool.review import AuditOptions, run
 
 if TYPE_CHECKING:
-    from reviewtool.treeaudit import TreeOptions
+    from reviewtool.analysis.treeaudit import TreeOptions
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewtool import proc
 from reviewtool.errors import InputError
-from reviewtool.mail import Source
+from reviewtool.intake.mail import Source
 
 if TYPE_CHECKING:
     import git

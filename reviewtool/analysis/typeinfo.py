@@ -112,7 +112,7 @@ def _declarations() -> tree_sitter.QueryCursor:
     """Every declaration in a body, found by tree-sitter rather than a Python walk."""
     import tree_sitter
 
-    from reviewtool.queries import c_language
+    from reviewtool.analysis.grammar import c_language
 
     query = tree_sitter.Query(c_language(), "(declaration) @declaration")
     return tree_sitter.QueryCursor(query)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from reviewtool.errors import InputError, ToolchainError
-from reviewtool.mail import split_messages
+from reviewtool.intake.mail import split_messages
 
 DEFAULT_PORT = 25
 DEFAULT_TIMEOUT = 60.0

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reviewtool.errors import MessageError
-from reviewtool.mail import Mail, format_address
-from reviewtool.subject import Subject, parse_subject
+from reviewtool.intake.mail import Mail, format_address
+from reviewtool.intake.subject import Subject, parse_subject
 
 if TYPE_CHECKING:
     from unidiff.patch import Hunk as UnidiffHunk

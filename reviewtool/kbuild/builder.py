@@ -27,7 +27,9 @@ from pathlib import Path
 from reviewtool import proc
 from reviewtool.errors import InputError, ToolchainError
 from reviewtool.findings import Finding, Rule, Severity
-from reviewtool.kbuild import (
+from reviewtool.git import TreeState, Workspace, choose_base
+from reviewtool.intake.series import Series
+from reviewtool.kbuild.knowledge import (
     Arch,
     Diagnostic,
     arches,
@@ -37,8 +39,6 @@ from reviewtool.kbuild import (
     parse_diagnostics,
     resolve_arch,
 )
-from reviewtool.series import Series
-from reviewtool.tree import TreeState, Workspace, choose_base
 
 log = logging.getLogger(__name__)
 

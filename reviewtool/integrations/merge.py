@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from reviewtool.errors import InputError
 from reviewtool.findings import Finding, Location, Rule, Severity
-from reviewtool.mail import Source, read_sources
+from reviewtool.intake.mail import Source, read_sources
+from reviewtool.intake.series import Series, build_series
 from reviewtool.report import SCHEMA_VERSION, Report, make_report
-from reviewtool.series import Series, build_series
 
 if TYPE_CHECKING:
-    from reviewtool.build import BuildResult
+    from reviewtool.kbuild.builder import BuildResult
 
 
 def merge_reports(paths: list[Path]) -> dict[str, Any]:
@@ -133,9 +133,9 @@ def _finding(entry: dict[str, Any]) -> Finding:
 def _rules(findings: list[Finding]) -> tuple[Rule, ...]:
     """Every rule the engine knows, plus any other rule id a finding names (a rule file
     given to a shard by path), at that finding's severity."""
-    from reviewtool.build import BUILD_RULE
-    from reviewtool.checks import RULES
-    from reviewtool.treeaudit import TREE_RULES
+    from reviewtool.analysis.checks import RULES
+    from reviewtool.analysis.treeaudit import TREE_RULES
+    from reviewtool.kbuild.builder import BUILD_RULE
 
     known = {rule.id: rule for rule in (*RULES.values(), *TREE_RULES, BUILD_RULE)}
     for finding in findings:
@@ -145,8 +145,8 @@ def _rules(findings: list[Finding]) -> tuple[Rule, ...]:
 
 
 def _contract_rule(finding: Finding) -> Rule:
-    from reviewtool.rules import load_rule, rule_names
-    from reviewtool.treeaudit import contract_rule
+    from reviewtool.analysis.rules import load_rule, rule_names
+    from reviewtool.analysis.treeaudit import contract_rule
 
     if finding.rule in rule_names():
         return contract_rule(load_rule(finding.rule))
@@ -154,9 +154,9 @@ def _contract_rule(finding: Finding) -> Rule:
 
 
 def _builds(merged: dict[str, Any]) -> BuildResult | None:
-    from reviewtool.build import BuildCell, BuildResult
-    from reviewtool.kbuild import Diagnostic
-    from reviewtool.tree import TreeState
+    from reviewtool.git import TreeState
+    from reviewtool.kbuild.builder import BuildCell, BuildResult
+    from reviewtool.kbuild.knowledge import Diagnostic
 
     if "builds" not in merged:
         return None

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from reviewtool import __version__, proc
 from reviewtool.errors import InputError, ReviewtoolError
 from reviewtool.findings import Finding, Location, Severity
-from reviewtool.mail import Mail, Source, read_sources
-from reviewtool.subject import Subject, parse_subject
+from reviewtool.intake.mail import Mail, Source, read_sources
+from reviewtool.intake.subject import Subject, parse_subject
 
 if TYPE_CHECKING:
-    from reviewtool.build import BuildOptions
+    from reviewtool.kbuild.builder import BuildOptions
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def _audit(
     base, note = _usable_base(repo, contents) if options.tree else (None, "")
     tree = build = None
     if base is not None:
-        from reviewtool.treeaudit import TreeOptions
+        from reviewtool.analysis.treeaudit import TreeOptions
 
         tree = TreeOptions(tree=repo, base=base, rules=options.rules, cache_dir=options.cache_dir)
         if options.build is not None:

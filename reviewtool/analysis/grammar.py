@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,22 @@ from reviewtool.errors import ToolchainError
 if TYPE_CHECKING:
     import tree_sitter
 
-QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
+
+def _query_dir() -> Path:
+    """The queries and rules: installed with the package as `reviewtool.queries` (the
+    repository's top-level `queries/`, mapped by pyproject.toml), else beside the package in a
+    source checkout that was not installed."""
+    try:
+        spec = importlib.util.find_spec("reviewtool.queries")
+    except ModuleNotFoundError:
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "rules").is_dir():
+            return Path(location)
+    return Path(__file__).resolve().parents[2] / "queries"
+
+
+QUERY_DIR = _query_dir()
 
 
 @functools.cache

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from reviewtool.errors import InputError, MessageError
-from reviewtool.mail import Mail
-from reviewtool.patch import Patch, parse_patch
-from reviewtool.subject import Subject, parse_subject
+from reviewtool.intake.mail import Mail
+from reviewtool.intake.patch import Patch, parse_patch
+from reviewtool.intake.subject import Subject, parse_subject
 
 
 @dataclass(frozen=True)

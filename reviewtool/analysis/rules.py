@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reviewtool.analysis.grammar import QUERY_DIR
+from reviewtool.analysis.returns import NONZERO, ZERO, ResultSummary
 from reviewtool.errors import InputError
-from reviewtool.queries import QUERY_DIR
-from reviewtool.returns import NONZERO, ZERO, ResultSummary
 
 if sys.version_info >= (3, 11):
     import tomllib

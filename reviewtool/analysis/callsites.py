@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from reviewtool.csource import (
+from reviewtool.analysis.csource import (
     Function,
     ParsedFile,
     StructTable,
@@ -31,7 +31,7 @@ from reviewtool.csource import (
     parse_file,
     reparse_function,
 )
-from reviewtool.dataflow import (
+from reviewtool.analysis.dataflow import (
     Event,
     FunctionAnalysis,
     Outcome,
@@ -39,11 +39,11 @@ from reviewtool.dataflow import (
     SiteRecord,
     Value,
 )
+from reviewtool.analysis.returns import ResultSummary, summarise
+from reviewtool.analysis.rules import ContractRule, Forbidden
+from reviewtool.analysis.typeinfo import CType
 from reviewtool.findings import Location
-from reviewtool.kconfig import Kconfig
-from reviewtool.returns import ResultSummary, summarise
-from reviewtool.rules import ContractRule, Forbidden
-from reviewtool.typeinfo import CType
+from reviewtool.kbuild.kconfig import Kconfig
 
 if TYPE_CHECKING:
     import tree_sitter

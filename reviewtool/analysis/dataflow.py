@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from reviewtool.returns import ANY, Kind, ResultSummary, compare, constant, truth
-from reviewtool.rules import Comparison, ContractRule
-from reviewtool.typeinfo import CType, Scope, StructLookup, Typer, parse_key
+from reviewtool.analysis.returns import ANY, Kind, ResultSummary, compare, constant, truth
+from reviewtool.analysis.rules import Comparison, ContractRule
+from reviewtool.analysis.typeinfo import CType, Scope, StructLookup, Typer, parse_key
 
 if TYPE_CHECKING:
     import tree_sitter

@@ -42,11 +42,11 @@ class Arch:
 
 @functools.cache
 def arches(path: str = "") -> dict[str, Arch]:
-    """The architecture table (reviewtool/data/arches.toml, or a file given for tests)."""
+    """The architecture table (reviewtool/kbuild/arches.toml, or a file given for tests)."""
     if path:
         text = Path(path).read_text(encoding="utf-8")
     else:
-        text = resources.files("reviewtool").joinpath("data/arches.toml").read_text("utf-8")
+        text = resources.files("reviewtool.kbuild").joinpath("arches.toml").read_text("utf-8")
     table = tomllib.loads(text)
     return {
         name: Arch(

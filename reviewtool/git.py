@@ -27,7 +27,7 @@ from reviewtool.errors import ApplyError, InputError
 if TYPE_CHECKING:
     import git
 
-    from reviewtool.patch import Patch
+    from reviewtool.intake.patch import Patch
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class BlobReader:
 
 
 def _unsafe_failures(patch: Patch) -> tuple[HunkFailure, ...]:
-    from reviewtool.patch import unsafe_path
+    from reviewtool.intake.patch import unsafe_path
 
     paths = dict.fromkeys(p for f in patch.files for p in (f.old_path, f.path))
     return tuple(

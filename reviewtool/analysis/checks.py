@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable, Iterator
 
 from reviewtool.findings import Finding, Rule, Severity
-from reviewtool.patch import Diffstat, FileChange, Patch, function_name, unsafe_path
-from reviewtool.series import Series
+from reviewtool.intake.patch import Diffstat, FileChange, Patch, function_name, unsafe_path
+from reviewtool.intake.series import Series
 
 RULES: dict[str, Rule] = {
     rule.id: rule

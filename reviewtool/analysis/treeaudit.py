@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewtool import proc
-from reviewtool.callsites import Auditor, CallSite, Cause, Context, Coverage, StateAudit
-from reviewtool.csource import mask_comments_and_strings
+from reviewtool.analysis.callsites import Auditor, CallSite, Cause, Context, Coverage, StateAudit
+from reviewtool.analysis.csource import mask_comments_and_strings
+from reviewtool.analysis.rules import ContractRule, load_rule, rule_names
 from reviewtool.errors import ToolchainError
 from reviewtool.findings import Finding, Location, Rule, Severity
-from reviewtool.kconfig import Kconfig, is_kconfig
-from reviewtool.rules import ContractRule, load_rule, rule_names
-from reviewtool.series import Series
-from reviewtool.tree import (
+from reviewtool.git import (
     Applied,
     BackgroundApply,
     BlobReader,
@@ -34,6 +32,8 @@ from reviewtool.tree import (
     Workspace,
     choose_base,
 )
+from reviewtool.intake.series import Series
+from reviewtool.kbuild.kconfig import Kconfig, is_kconfig
 
 log = logging.getLogger(__name__)
 

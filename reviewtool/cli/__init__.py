@@ -20,9 +20,9 @@ from reviewtool import __version__
 from reviewtool.errors import ExitCode, InputError, ReviewtoolError, ToolchainError
 
 if TYPE_CHECKING:
-    from reviewtool.build import BuildOptions
     from reviewtool.config import Settings
-    from reviewtool.mail import Source
+    from reviewtool.intake.mail import Source
+    from reviewtool.kbuild.builder import BuildOptions
     from reviewtool.render import RenderOptions
     from reviewtool.report import Report
     from reviewtool.review import AuditOptions
@@ -301,7 +301,7 @@ def audit(
         _refuse_overwriting_input(output, sources)
     tree_options = None
     if tree is not None:
-        from reviewtool.treeaudit import TreeOptions
+        from reviewtool.analysis.treeaudit import TreeOptions
 
         tree_options = TreeOptions(
             tree=tree,
@@ -530,9 +530,10 @@ def check(
     A b4 prep branch's cover letter commit becomes the cover letter. Your checkout, index,
     branches and stash are only read.
     """
-    from reviewtool import config, gitrange
+    from reviewtool import config
+    from reviewtool.analysis.treeaudit import TreeOptions
+    from reviewtool.intake import gitrange
     from reviewtool.review import AuditOptions
-    from reviewtool.treeaudit import TreeOptions
 
     _check_work_dir(work_dir)
     repository = gitrange.open_repository(repo or Path.cwd())
@@ -599,7 +600,8 @@ def hook_install(
     ] = False,
 ) -> int:
     """Install the sendemail-validate hook in the hooks directory git uses."""
-    from reviewtool import gitrange, hook
+    from reviewtool.intake import gitrange
+    from reviewtool.integrations import hook
 
     repository = gitrange.open_repository(repo or Path.cwd())
     installed = hook.install(repository, sys.executable, force=force)
@@ -616,7 +618,8 @@ def hook_install(
 @hook_app.command("uninstall")
 def hook_uninstall(repo: RepoOption = None) -> int:
     """Remove reviewtool's sendemail-validate hook (and restore the hook it replaced)."""
-    from reviewtool import gitrange, hook
+    from reviewtool.intake import gitrange
+    from reviewtool.integrations import hook
 
     repository = gitrange.open_repository(repo or Path.cwd())
     removed = hook.uninstall(repository)
@@ -649,8 +652,10 @@ def hook_run(
     tree: ConfiguredTreeOption = None,
 ) -> int:
     """Run as git's hook: audit the series FILE belongs to; exit 1 to stop the send."""
-    from reviewtool import config, gitrange, hook
+    from reviewtool import config
     from reviewtool.findings import Severity
+    from reviewtool.intake import gitrange
+    from reviewtool.integrations import hook
 
     if name != hook.HOOK_NAME:
         raise InputError(f"{name}: not a hook reviewtool provides (only {hook.HOOK_NAME})")
@@ -758,7 +763,7 @@ def _build_options(
     *,
     work_dir: Path | None = None,
 ) -> BuildOptions:
-    from reviewtool.build import BuildOptions
+    from reviewtool.kbuild.builder import BuildOptions
 
     names = tuple(n.strip() for value in (arch or []) for n in value.split(",") if n.strip())
     if sparse and shutil.which("sparse") is None:
@@ -895,7 +900,7 @@ def merge(
     JSON by default; with --series, any format (one Markdown comment, SARIF, an email reply)
     of the merged findings and build matrix.
     """
-    from reviewtool.merge import merge_reports, merged_report
+    from reviewtool.integrations.merge import merge_reports, merged_report
 
     merged = merge_reports(reports)
     sources = _sources(series, _size(max_input_size)) if series else None
@@ -921,7 +926,7 @@ def merge(
 @app.command()
 def rules() -> int:
     """List the rules reviewtool checks, with their default severity."""
-    from reviewtool.checks import RULES
+    from reviewtool.analysis.checks import RULES
 
     for rule in RULES.values():
         typer.echo(f"{rule.id:<30} {rule.severity.value:<8} {rule.summary}")
@@ -993,15 +998,15 @@ def check_patch(
     b4.review-perpatch-check-cmd and, with --series, b4.review-series-check-cmd).
     """
     from reviewtool.findings import Severity
-    from reviewtool.mail import Source, check_size, read_bounded
-    from reviewtool.patchcheck import CheckOptions, read_message
-    from reviewtool.patchcheck import check_patch as run_check
+    from reviewtool.intake.mail import Source, check_size, read_bounded
+    from reviewtool.integrations.b4check import CheckOptions, read_message
+    from reviewtool.integrations.b4check import check_patch as run_check
 
     if (base or rule) and tree is None:
         raise InputError("--base and --rule need --tree")
     tree_options = None
     if tree is not None:
-        from reviewtool.treeaudit import TreeOptions
+        from reviewtool.analysis.treeaudit import TreeOptions
 
         tree_options = TreeOptions(
             tree=tree,
@@ -1051,7 +1056,7 @@ def check_patch(
 
 
 def _list_rules() -> int:
-    from reviewtool.rules import load_rule, rule_names
+    from reviewtool.analysis.rules import load_rule, rule_names
 
     for name in rule_names():
         contract = load_rule(name)
@@ -1095,7 +1100,7 @@ def bot_fetch(
     max_input_size: MaxInputSizeOption = DEFAULT_MAX_INPUT_SIZE,
 ) -> int:
     """Fetch the thread holding MSGID (`<inbox>/<msgid>/t.mbox.gz`) as an mboxrd."""
-    from reviewtool.inbox import fetch_thread
+    from reviewtool.integrations.inbox import fetch_thread
 
     limit = _size(max_input_size)
     thread = fetch_thread(
@@ -1138,7 +1143,7 @@ def bot_reply(
 
     An empty FILE (a clean audit) sends nothing.
     """
-    from reviewtool import smtp as smtp_module
+    from reviewtool.integrations import smtp as smtp_module
 
     messages = []
     for file in files:
@@ -1175,8 +1180,8 @@ def bot_reply(
 
 def _inbox_sources(inbox: str, message_ids: list[str], max_size: int | None) -> list[Source]:
     """The threads of message_ids fetched from the archive, one source each."""
-    from reviewtool.inbox import fetch_thread
-    from reviewtool.mail import Source
+    from reviewtool.intake.mail import Source
+    from reviewtool.integrations.inbox import fetch_thread
 
     sources = []
     for message_id in message_ids:
@@ -1267,7 +1272,7 @@ def _default_cache() -> Path:
 
 def _sources(arguments: list[str], max_size: int | None = None) -> list[Source]:
     """The inputs; with max_size, each is refused before it is read when larger."""
-    from reviewtool.mail import Source, check_size, read_bounded
+    from reviewtool.intake.mail import Source, check_size, read_bounded
 
     if arguments.count("-") > 1:
         raise InputError("stdin (-) can be given only once")

@@ -1,0 +1,2 @@
+"""Kbuild: per-patch cross-builds, the architectures, Kconfig and Makefile knowledge, compiler
+diagnostics and their comparison."""
