@@ -11,7 +11,7 @@ from reviewtool.intake.mail import Source
 from reviewtool.render import render
 from reviewtool.review import AuditOptions, run
 from tests.builders import mbox, patch_body, series
-from tests.test_render import sarif_schema
+from tests.render.test_renderers import sarif_schema
 
 
 def _sarif(first: list[str], second: list[str]) -> dict[str, Any]:

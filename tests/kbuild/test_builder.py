@@ -16,7 +16,7 @@ from reviewtool.kbuild.builder import BuildOptions, BuildResult, build_findings,
 from reviewtool.kbuild.knowledge import Diagnostic, parse_diagnostics
 from reviewtool.render.common import build_lines
 
-FAKELINUX = Path(__file__).resolve().parent / "fakelinux"
+FAKELINUX = Path(__file__).resolve().parent.parent / "fakelinux"
 
 ARCHES = """
 [arm64]
