@@ -31,6 +31,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from reviewtool.analysis.csyntax import (
+    call_arguments,
+    callee_name,
+    cast_type,
+    comma_parts,
+    declared_name,
+    line_of,
+    node_text,
+    operator_of,
+    unwrap,
+)
 from reviewtool.analysis.returns import ANY, Kind, ResultSummary, compare, constant, truth
 from reviewtool.analysis.rules import Comparison, ContractRule
 from reviewtool.analysis.typeinfo import CType, Scope, StructLookup, Typer, parse_key
@@ -383,7 +394,7 @@ class FunctionAnalysis:
             if child.type == "init_declarator":
                 target = child.child_by_field_name("declarator")
                 value = child.child_by_field_name("value")
-                name = _declared_name(target)
+                name = declared_name(target)
                 if value is not None:
                     holds = name is not None and self._holds_values(name)
                     # the value read, before side effects (only for a variable that can hold one)
@@ -396,7 +407,7 @@ class FunctionAnalysis:
                     if name:
                         self._assign(name, value, flow, child, before, source)
             elif child.type in ("identifier", "pointer_declarator", "array_declarator"):
-                name = _declared_name(child)
+                name = declared_name(child)
                 if name:
                     self._kill(flow, name)
         return flow
@@ -547,8 +558,8 @@ class FunctionAnalysis:
         return copy if copy is not None and copy in flow.values else location
 
     def return_kinds(self, node: tree_sitter.Node, flow: Flow) -> frozenset[Kind]:
-        node = _strip(node)
-        kind = constant(_text(node))
+        node = unwrap(node)
+        kind = constant(node_text(node))
         if kind is not None:
             return frozenset({kind})
         if node.type == "conditional_expression":
@@ -655,7 +666,7 @@ class FunctionAnalysis:
                 self.expression(node.child_by_field_name("consequence"), then_flow),
                 self.expression(node.child_by_field_name("alternative"), else_flow),
             )
-        if kind == "binary_expression" and _operator(node) in ("&&", "||"):
+        if kind == "binary_expression" and operator_of(node) in ("&&", "||"):
             true_flow, false_flow = self.condition(node, flow)
             return self.join(true_flow, false_flow)
         for child in node.named_children:
@@ -669,7 +680,7 @@ class FunctionAnalysis:
         address it was made from still points at the slot of that address."""
         self.updated.append(set())
         slots = dict(flow.slots) if flow is not None else {}
-        for part in _comma_parts(node):
+        for part in comma_parts(node):
             flow = self.expression(part, flow)
         updated = self.updated.pop()
         if self.updated:
@@ -686,8 +697,8 @@ class FunctionAnalysis:
                 flow.slots[pointer] = slot
 
     def _call(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
-        name = _callee(node)
-        arguments = _arguments(node)
+        name = callee_name(node)
+        arguments = call_arguments(node)
         for argument in arguments:
             result = self.expression(argument, flow)
             if result is None:
@@ -720,7 +731,7 @@ class FunctionAnalysis:
         target = self.key(left, result)
         if target is None:
             return result
-        if _operator(node) == "=" and right is not None:
+        if operator_of(node) == "=" and right is not None:
             self._assign(target, right, result, node, before, source)
         else:
             self._kill(result, target)
@@ -736,14 +747,14 @@ class FunctionAnalysis:
         source: str | None,
     ) -> None:
         self._kill(flow, target)
-        right = _strip(right)
+        right = unwrap(right)
         slot = self._slot(right, flow)
         if slot is not None:
             flow.slots[target] = slot
         link = self._link(right, flow)
         if link is not None:
             flow.links[target] = link
-        kind = constant(_text(right)) if right.type in _CONSTANT_NODES else None
+        kind = constant(node_text(right)) if right.type in _CONSTANT_NODES else None
         if kind is not None:
             flow.consts[target] = frozenset({kind})
         if source is not None and source != target:
@@ -753,7 +764,7 @@ class FunctionAnalysis:
         if location is not None and location != target:
             flow.copies[location] = target
         if value is not None and value.tracked:
-            event = Event(_line(node), _text(node), f"{target} gets {_text(right)}")
+            event = Event(line_of(node), node_text(node), f"{target} gets {node_text(right)}")
             flow.values[target] = replace(value, trail=(*value.trail, event))
         elif value is not None:
             flow.values[target] = value
@@ -807,7 +818,7 @@ class FunctionAnalysis:
                 flow = self.statement(child, flow) if flow is not None else None
             return self.condition(inner[-1], flow) if inner else (flow, flow)
         if kind == "comma_expression":
-            parts = _comma_parts(node)
+            parts = comma_parts(node)
             self.updated.append(set())
             slots = dict(flow.slots)
             running: Flow | None = flow
@@ -817,11 +828,11 @@ class FunctionAnalysis:
             if running is not None:
                 self._keep_lockstep(running, slots, updated)
             return self.condition(parts[-1], running)
-        if kind == "unary_expression" and _operator(node) == "!":
+        if kind == "unary_expression" and operator_of(node) == "!":
             true_flow, false_flow = self.condition(node.child_by_field_name("argument"), flow)
             return false_flow, true_flow
         if kind == "binary_expression":
-            operator = _operator(node)
+            operator = operator_of(node)
             left = node.child_by_field_name("left")
             right = node.child_by_field_name("right")
             if operator == "&&":
@@ -852,7 +863,9 @@ class FunctionAnalysis:
         flow: Flow,
     ) -> tuple[Flow | None, Flow | None]:
         if operator in ("==", "!="):
-            tested = left if _text(right) in _ZERO else right if _text(left) in _ZERO else None
+            tested = (
+                left if node_text(right) in _ZERO else right if node_text(left) in _ZERO else None
+            )
             if tested is not None and self._result_of(tested, flow) is None:
                 true_flow, false_flow = self.condition(tested, flow)
                 return (false_flow, true_flow) if operator == "==" else (true_flow, false_flow)
@@ -860,7 +873,7 @@ class FunctionAnalysis:
         if after is None:
             return None, None
         for side, other, op in ((left, right, operator), (right, left, _MIRROR[operator])):
-            operand = constant(_text(other))
+            operand = constant(node_text(other))
             result = self._result_of(side, after)
             if result is not None and operand is not None:
 
@@ -882,8 +895,8 @@ class FunctionAnalysis:
         flow: Flow,
     ) -> tuple[Flow | None, Flow | None] | None:
         """`swp_type(entry) != type`: a comparison the rule describes."""
-        side = _strip(side)
-        name = _callee(side) if side.type == "call_expression" else None
+        side = unwrap(side)
+        name = callee_name(side) if side.type == "call_expression" else None
         if name is None:
             return None
         negate = operator in ("!=", ">=", "<=")
@@ -891,15 +904,15 @@ class FunctionAnalysis:
         spec = self._comparison_spec(name, base, other, flow)
         if spec is None:
             return None
-        arguments = _arguments(side)
+        arguments = call_arguments(side)
         if spec.argument >= len(arguments):
             return None
         key = self._tested_key(arguments[spec.argument], flow)
         if key is None:
             return None
-        value = self.lookup(key, flow, _line(node))
-        true_event = Event(_line(node), _text(node), "true", "guard")
-        false_event = Event(_line(node), _text(node), "false", "guard")
+        value = self.lookup(key, flow, line_of(node))
+        true_event = Event(line_of(node), node_text(node), "true", "guard")
+        false_event = Event(line_of(node), node_text(node), "false", "guard")
         true_cases, false_cases = spec.true & self.live, spec.false & self.live
         if negate:
             true_cases, false_cases = false_cases, true_cases
@@ -911,20 +924,20 @@ class FunctionAnalysis:
     def _comparison_spec(
         self, name: str, operator: str, other: tree_sitter.Node, flow: Flow
     ) -> Comparison | None:
-        operand = _text(other)
+        operand = node_text(other)
         specs = [c for c in self.rule.comparisons if c.function == name and c.operator == operator]
         exact = next((c for c in specs if c.operand == operand), None)
         if exact is not None:
             return exact
-        other = _strip(other)
+        other = unwrap(other)
         variable = other.type in ("identifier", "field_expression") and constant(operand) is None
         return next((c for c in specs if c.operand == "*"), None) if variable else None
 
     def _call_condition(
         self, node: tree_sitter.Node, flow: Flow
     ) -> tuple[Flow | None, Flow | None]:
-        name = _callee(node)
-        arguments = _arguments(node)
+        name = callee_name(node)
+        arguments = call_arguments(node)
         if name is not None and name in self.rule.transparent:
             index = self.rule.transparent[name]
             for position, argument in enumerate(arguments):
@@ -950,8 +963,8 @@ class FunctionAnalysis:
         key = self._tested_key(argument, after)
         if key is None:
             return after, after.copy()
-        value = self.lookup(key, after, _line(node))
-        line, text = _line(node), _text(node)
+        value = self.lookup(key, after, line_of(node))
+        line, text = line_of(node), node_text(node)
         true_event = Event(line, text, "true", "guard")
         false_event = Event(line, text, "false", "guard")
         return (
@@ -966,14 +979,14 @@ class FunctionAnalysis:
 
     def _link(self, node: tree_sitter.Node, flow: Flow) -> Link | None:
         """What a call's result says about its arguments, keyed by the caller's keys."""
-        node = _strip(node)
+        node = unwrap(node)
         if node.type != "call_expression":
             return None
-        name = _callee(node)
+        name = callee_name(node)
         summary = self._summary_of(name) if name else None
         if summary is None:
             return None
-        arguments = _arguments(node)
+        arguments = call_arguments(node)
         bindings: dict[str, str] = {}
         for index, parameter in enumerate(summary.parameters):
             if index < len(arguments):
@@ -989,7 +1002,7 @@ class FunctionAnalysis:
         return Link(summary, tuple(sorted(keys))) if keys else None
 
     def _result_of(self, node: tree_sitter.Node, flow: Flow) -> Link | None:
-        node = _strip(node)
+        node = unwrap(node)
         if node.type == "call_expression":
             return self._link(node, flow)
         key = self.key(node, flow)
@@ -1002,7 +1015,7 @@ class FunctionAnalysis:
         outcome: Callable[[Kind], frozenset[bool]],
         flow: Flow,
     ) -> tuple[Flow | None, Flow | None]:
-        line, text = _line(node), _text(node)
+        line, text = line_of(node), node_text(node)
         flows: list[Flow | None] = []
         for wanted in (True, False):
             event = Event(line, text, "true" if wanted else "false", "callee-result")
@@ -1037,14 +1050,14 @@ class FunctionAnalysis:
 
     def _tested_key(self, argument: tree_sitter.Node, flow: Flow) -> str | None:
         """The tracked value a predicate argument stands for (through derivations)."""
-        argument = _strip(argument)
-        if argument.type == "call_expression" and _callee(argument) in self.rule.derive:
-            inner = _arguments(argument)
-            index = self.rule.derive[_callee(argument) or ""]
+        argument = unwrap(argument)
+        if argument.type == "call_expression" and callee_name(argument) in self.rule.derive:
+            inner = call_arguments(argument)
+            index = self.rule.derive[callee_name(argument) or ""]
             return self._tested_key(inner[index], flow) if index < len(inner) else None
-        if argument.type == "call_expression" and _callee(argument) in self.rule.preserve:
-            inner = _arguments(argument)
-            index = self.rule.preserve[_callee(argument) or ""]
+        if argument.type == "call_expression" and callee_name(argument) in self.rule.preserve:
+            inner = call_arguments(argument)
+            index = self.rule.preserve[callee_name(argument) or ""]
             if index < len(inner) and self.key(argument, flow) is None:
                 return self._tested_key(inner[index], flow)
         key = self.key(argument, flow)
@@ -1054,13 +1067,13 @@ class FunctionAnalysis:
 
     def _derived_source(self, node: tree_sitter.Node, flow: Flow) -> str | None:
         """The value `node` is derived from: through a derivation, or a copy of a derived one."""
-        node = _strip(node)
+        node = unwrap(node)
         copied = self.key(node, flow)
         if copied is not None and copied in flow.derived:
             return flow.derived[copied]
-        if node.type == "call_expression" and _callee(node) in self.rule.derive:
-            inner = _arguments(node)
-            index = self.rule.derive[_callee(node) or ""]
+        if node.type == "call_expression" and callee_name(node) in self.rule.derive:
+            inner = call_arguments(node)
+            index = self.rule.derive[callee_name(node) or ""]
             if index < len(inner):
                 key = self.key(inner[index], flow)
                 if key is not None:
@@ -1071,11 +1084,11 @@ class FunctionAnalysis:
         """`@pte(pmd,addr)` for `pte_offset_map_lock(mm, pmd, addr, &ptl)`."""
         if node.type != "call_expression":
             return None
-        name = _callee(node)
+        name = callee_name(node)
         slot = self.rule.slots.get(name or "")
         if slot is None:
             return None
-        arguments = _arguments(node)
+        arguments = call_arguments(node)
         keys = []
         for index in slot.arguments:
             key = self.key(arguments[index], flow) if index < len(arguments) else None
@@ -1126,10 +1139,10 @@ class FunctionAnalysis:
         )
 
     def value(self, node: tree_sitter.Node, flow: Flow) -> Value | None:
-        node = _strip(node)
+        node = unwrap(node)
         if node.type == "call_expression":
-            name = _callee(node) or ""
-            arguments = _arguments(node)
+            name = callee_name(node) or ""
+            arguments = call_arguments(node)
             if name in self.rule.constructors:
                 return Value(self.rule.constructors[name] & self.live)
             if name in self.rule.preserve:
@@ -1157,13 +1170,13 @@ class FunctionAnalysis:
             return _join_values(first, second, self.rule.new_cases)
         key = self.key(node, flow)
         if key is not None:
-            return self.lookup(key, flow, _line(node))
+            return self.lookup(key, flow, line_of(node))
         if node.type in ("pointer_expression", "subscript_expression", "call_expression"):
             ctype = self.expression_type(node)
             if ctype is not None and ctype == CType(self.rule.value, 0):
                 # a read through a pointer the analysis cannot name: `*(orig_pte + i)`
-                text = _text(node)
-                return Value(self.live, origin=None, root=Root("load", text, _line(node)))
+                text = node_text(node)
+                return Value(self.live, origin=None, root=Root("load", text, line_of(node)))
         if node.type in (
             "call_expression",
             "initializer_list",
@@ -1173,12 +1186,12 @@ class FunctionAnalysis:
             "pointer_expression",
             "subscript_expression",
         ):
-            return untracked(_text(node)[:60])
+            return untracked(node_text(node)[:60])
         return None
 
     def expression_type(self, node: tree_sitter.Node) -> CType | None:
         """The type of an expression the analysis has no key for."""
-        node = _strip(node)
+        node = unwrap(node)
         key = self.key(node)
         if key is not None:
             return self.typer.key_type(key)
@@ -1188,21 +1201,21 @@ class FunctionAnalysis:
             inner = self.expression_type(argument) if argument is not None else None
             if inner is None:
                 return None
-            return inner.deref() if _operator(node) == "*" else inner.address()
+            return inner.deref() if operator_of(node) == "*" else inner.address()
         if kind == "subscript_expression":
             argument = node.child_by_field_name("argument")
             inner = self.expression_type(argument) if argument is not None else None
             return inner.deref() if inner is not None else None
-        if kind == "binary_expression" and _operator(node) in ("+", "-"):
+        if kind == "binary_expression" and operator_of(node) in ("+", "-"):
             for side in ("left", "right"):
                 child = node.child_by_field_name(side)
                 ctype = self.expression_type(child) if child is not None else None
                 if ctype is not None and ctype.depth > 0:
                     return ctype
             return None
-        if kind == "call_expression" and (_callee(node) or "") in self.rule.readers:
-            arguments = _arguments(node)
-            index = self.rule.readers[_callee(node) or ""]
+        if kind == "call_expression" and (callee_name(node) or "") in self.rule.readers:
+            arguments = call_arguments(node)
+            index = self.rule.readers[callee_name(node) or ""]
             inner = self.expression_type(arguments[index]) if index < len(arguments) else None
             return inner.deref() if inner is not None else None
         return None
@@ -1212,8 +1225,8 @@ class FunctionAnalysis:
         `*@pte(pmd,addr)` for a pointer known to point at the pte slot of (pmd, addr)."""
         if node is None:
             return None
-        cast = _cast_type(node)
-        node = _strip(node)
+        cast = cast_type(node)
+        node = unwrap(node)
         if cast is not None and cast.base == self.rule.value and cast.depth > 0:
             # `huge_ptep_get((pte_t *)pmd)`: what the pointer points at is read as a pte
             inner = self.key(node, flow)
@@ -1223,12 +1236,12 @@ class FunctionAnalysis:
             return inner
         kind = node.type
         if kind == "identifier":
-            return _text(node)
+            return node_text(node)
         if kind == "pointer_expression":
             argument = self.key(node.child_by_field_name("argument"), flow)
             if argument is None:
                 return None
-            operator = _operator(node)
+            operator = operator_of(node)
             if operator == "*":
                 return self._deref_key(argument, flow)
             if operator == "&":
@@ -1241,18 +1254,18 @@ class FunctionAnalysis:
                 return None
             operator = "->" if b"->" in (node.text or b"") else "."
             if operator == "->" and base.startswith("&"):
-                return f"{base[1:]}.{_text(field_node)}"
-            return f"{base}{operator}{_text(field_node)}"
+                return f"{base[1:]}.{node_text(field_node)}"
+            return f"{base}{operator}{node_text(field_node)}"
         if kind == "subscript_expression":
             base = self.key(node.child_by_field_name("argument"), flow)
             subscript = node.child_by_field_name("index")
             if base is None or subscript is None:
                 return None
-            return f"{base}[{_text(subscript)}]"
+            return f"{base}[{node_text(subscript)}]"
         if kind == "call_expression":
-            name = _callee(node)
+            name = callee_name(node)
             if name in self.rule.readers:
-                arguments = _arguments(node)
+                arguments = call_arguments(node)
                 index = self.rule.readers[name or ""]
                 if index < len(arguments):
                     inner = self.key(arguments[index], flow)
@@ -1280,19 +1293,19 @@ class FunctionAnalysis:
         argument = arguments[index] if index < len(arguments) else None
         key = self._tested_key(argument, flow) if argument is not None else None
         if key is not None:
-            value = self.lookup(key, flow, _line(node))
+            value = self.lookup(key, flow, line_of(node))
         else:
             value = (self.value(argument, flow) if argument is not None else None) or untracked(
-                _text(argument) or "no argument"
+                node_text(argument) or "no argument"
             )
         site = self.sites.get(node.start_byte)
         if site is None:
             site = SiteRecord(
                 node.start_byte,
-                _line(node),
+                line_of(node),
                 node.start_point[1] + 1,
                 name,
-                _text(argument) if argument is not None else "",
+                node_text(argument) if argument is not None else "",
                 key,
             )
             self.sites[node.start_byte] = site
@@ -1343,20 +1356,20 @@ class FunctionAnalysis:
                 known = flow.values.get(key)
                 # a location this caller has not read as the tracked type: the callee's read
                 fresh = requirement.kind == "load" and (known is None or not known.tracked)
-                value = None if fresh else self.lookup(key, flow, _line(node))
+                value = None if fresh else self.lookup(key, flow, line_of(node))
             elif requirement.kind == "load":
                 fresh, value = True, None
             elif len(requirement.parameters) == 1 and shown is not None:
-                fresh, value = False, self.value(shown, flow) or untracked(_text(shown))
+                fresh, value = False, self.value(shown, flow) or untracked(node_text(shown))
             else:
-                fresh, value = False, untracked(_text(shown) if shown is not None else "?")
+                fresh, value = False, untracked(node_text(shown) if shown is not None else "?")
             if site is None:
                 site = SiteRecord(
                     node.start_byte,
-                    _line(node),
+                    line_of(node),
                     node.start_point[1] + 1,
                     name,
-                    _text(shown) if shown is not None else "",
+                    node_text(shown) if shown is not None else "",
                     key,
                     requirement=requirement,
                 )
@@ -1439,87 +1452,5 @@ def _spell(ctype: CType) -> str:
     return ctype.base + " " + "*" * ctype.depth if ctype.depth else ctype.base
 
 
-def _comma_parts(node: tree_sitter.Node) -> list[tree_sitter.Node]:
-    parts: list[tree_sitter.Node] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type == "comma_expression":
-            left = current.child_by_field_name("left")
-            right = current.child_by_field_name("right")
-            stack.extend(c for c in (right, left) if c is not None)
-        else:
-            parts.append(current)
-    return parts
-
-
-def _cast_type(node: tree_sitter.Node) -> CType | None:
-    """The type of the outermost cast in `node` (through parentheses), if any."""
-    while node.type in ("parenthesized_expression", "cast_expression"):
-        if node.type == "cast_expression":
-            descriptor = node.child_by_field_name("type")
-            text = _text(descriptor)
-            base = re.sub(r"\b(const|volatile)\b|\*", " ", text).split()
-            return CType(" ".join(base), text.count("*")) if base else None
-        named = [c for c in node.named_children if c.type != "comment"]
-        if len(named) != 1:
-            return None
-        node = named[0]
-    return None
-
-
 def _deref(key: str) -> str:
     return key[1:] if key.startswith("&") else f"*{key}"
-
-
-def _strip(node: tree_sitter.Node) -> tree_sitter.Node:
-    while node.type in ("parenthesized_expression", "cast_expression"):
-        inner = node.child_by_field_name("value") if node.type == "cast_expression" else None
-        if inner is None:
-            named = [c for c in node.named_children if c.type != "comment"]
-            if len(named) != 1:
-                return node
-            inner = named[0]
-        node = inner
-    return node
-
-
-def _callee(node: tree_sitter.Node) -> str | None:
-    function = node.child_by_field_name("function")
-    if function is not None and function.type == "identifier" and function.text:
-        return function.text.decode()
-    return None
-
-
-def _arguments(node: tree_sitter.Node) -> list[tree_sitter.Node]:
-    arguments = node.child_by_field_name("arguments")
-    if arguments is None:
-        return []
-    return [c for c in arguments.named_children if c.type != "comment"]
-
-
-def _operator(node: tree_sitter.Node) -> str:
-    operator = node.child_by_field_name("operator")
-    return operator.type if operator is not None else ""
-
-
-def _text(node: tree_sitter.Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    text = node.text.decode("utf-8", "replace")
-    if "  " in text or "\n" in text or "\t" in text or "\r" in text:
-        text = _SPACES.sub(" ", text)
-    return text.strip()
-
-
-_SPACES = re.compile(r"\s+")
-
-
-def _line(node: tree_sitter.Node) -> int:
-    return node.start_point[0] + 1
-
-
-def _declared_name(node: tree_sitter.Node | None) -> str | None:
-    while node is not None and node.type != "identifier":
-        node = node.child_by_field_name("declarator")
-    return _text(node) if node is not None else None
