@@ -31,17 +31,12 @@ from reviewtool.analysis.csource import (
     parse_file,
     reparse_function,
 )
-from reviewtool.analysis.dataflow import (
-    Event,
-    FunctionAnalysis,
-    Outcome,
-    Requirement,
-    SiteRecord,
-    Value,
-)
+from reviewtool.analysis.dataflow import FunctionAnalysis
 from reviewtool.analysis.returns import ResultSummary, summarise
 from reviewtool.analysis.rules import ContractRule, Forbidden
+from reviewtool.analysis.sites import Outcome, Requirement, SiteRecord
 from reviewtool.analysis.typeinfo import CType
+from reviewtool.analysis.values import Event, Value
 from reviewtool.findings import Location
 from reviewtool.kbuild.kconfig import Kconfig
 
@@ -312,7 +307,7 @@ class Auditor:
                         {n: local_results[n] for n in called_results},
                     )
                     analysis.run(body)
-                    sites = list(analysis.sites.values())
+                    sites = list(analysis.recorder.sites.values())
                     summary = None
                     if analysis.returns:
                         candidate = summarise(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reviewtool.analysis.csyntax import (
@@ -44,7 +44,19 @@ from reviewtool.analysis.csyntax import (
 )
 from reviewtool.analysis.returns import ANY, Kind, ResultSummary, compare, constant, truth
 from reviewtool.analysis.rules import Comparison, ContractRule
+from reviewtool.analysis.sites import Requirement, SiteRecorder, substitute
 from reviewtool.analysis.typeinfo import CType, Scope, StructLookup, Typer, parse_key
+from reviewtool.analysis.values import (
+    Event,
+    Flow,
+    Link,
+    Root,
+    Value,
+    join,
+    join_values,
+    same,
+    untracked,
+)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -58,239 +70,6 @@ _CONSTANT_NODES = frozenset(
      "parenthesized_expression"}
 )  # fmt: skip
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
-
-
-@dataclass(frozen=True)
-class Event:
-    """A step of a witness path: a guard taken, a copy, a call. `kind` says what kind of
-    reason a narrowing rests on: `guard` (a predicate or comparison on the value) or
-    `callee-result` (a test of a callee's result)."""
-
-    line: int
-    text: str
-    note: str
-    kind: str = ""
-
-
-@dataclass(frozen=True)
-class Root:
-    """Where a value's cases come from. `load`: a read of the tracked type through a pointer
-    (the tracked object itself); `parameter`: what the callers pass. `parameters` names the
-    parameters the key is made of, (index, name); it is empty when the value does not depend on
-    what the callers pass."""
-
-    kind: str
-    key: str
-    line: int
-    parameters: tuple[tuple[int, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Value:
-    cases: frozenset[str]
-    trail: tuple[Event, ...] = ()
-    excluded: tuple[tuple[str, Event], ...] = ()
-    origin: str | None = None  # the key this value was read from (None: constructed)
-    untracked: str = ""  # why the value carries no case (set for values of no case)
-    root: Root | None = None
-
-    @property
-    def tracked(self) -> bool:
-        return not self.untracked
-
-    def exclusion(self, case: str) -> Event | None:
-        return next((event for name, event in self.excluded if name == case), None)
-
-
-def untracked(why: str) -> Value:
-    return Value(frozenset(), untracked=why)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """A function's parameter-rooted value reaches a forbidden use: callers must exclude
-    `cases` from what they pass for `path` (spelled with the callee's parameter names).
-    `kind` is the root's: a `parameter` value is what callers pass; a `load` through a
-    parameter pointer is the callee's own read unless a caller has already read (and
-    narrowed) that same location."""
-
-    function: str
-    parameters: tuple[tuple[int, str], ...]
-    path: str
-    cases: frozenset[str]
-    use: Event
-    api: str
-    file: str
-    kind: str = "parameter"
-
-    @property
-    def parameter(self) -> int:
-        return self.parameters[0][0]
-
-    @property
-    def parameter_name(self) -> str:
-        return self.parameters[0][1]
-
-
-@dataclass
-class SiteRecord:
-    """A call of a watched or forbidden API (or of a summarised function) seen in a function."""
-
-    byte: int
-    line: int
-    column: int
-    api: str
-    argument: str
-    key: str | None
-    cases: frozenset[str] = frozenset()
-    value: Value | None = None
-    violation: Value | None = None
-    violating: frozenset[str] = frozenset()
-    requirement: Requirement | None = None  # set for calls of summarised functions
-    parameter_root: Root | None = None  # the violation's root when it is parameter-rooted
-    # calls of summarised functions: what this call passes for each requirement's path
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-
-    @property
-    def fresh(self) -> bool:
-        """A summarised call whose callee reads every location itself (nothing passed on)."""
-        return bool(self.outcomes) and all(o.fresh for o in self.outcomes.values())
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one call of a summarised function passes for one requirement's path: the value,
-    the required-away cases it carries, and `fresh` when the caller has not read that
-    location (the callee's own read is the load)."""
-
-    value: Value | None
-    violating: frozenset[str]
-    fresh: bool
-    parameter_root: Root | None
-
-
-@dataclass(frozen=True)
-class Link:
-    """A variable holding a call's result: what tests of it say about the call's arguments."""
-
-    summary: ResultSummary
-    keys: tuple[tuple[str, str], ...]  # the summary's key -> the caller's key
-
-
-@dataclass
-class Flow:
-    values: dict[str, Value] = field(default_factory=dict)
-    derived: dict[str, str] = field(default_factory=dict)
-    links: dict[str, Link] = field(default_factory=dict)
-    slots: dict[str, str] = field(default_factory=dict)  # pointer -> the slot it points at
-    consts: dict[str, frozenset[Kind]] = field(default_factory=dict)
-    killed: frozenset[str] = frozenset()  # written on some path: entry values are gone
-    # a location -> the local holding the copy last read from it, while neither is written:
-    # what a callee re-reading the location sees is what that copy was narrowed to
-    copies: dict[str, str] = field(default_factory=dict)
-
-    def copy(self) -> Flow:
-        return Flow(
-            dict(self.values),
-            dict(self.derived),
-            dict(self.links),
-            dict(self.slots),
-            dict(self.consts),
-            self.killed,
-            dict(self.copies),
-        )
-
-
-Fill = Callable[[str, "Flow"], "Value"]
-
-
-def join(
-    a: Flow | None,
-    b: Flow | None,
-    new: frozenset[str] = frozenset(),
-    fill: Fill | None = None,
-) -> Flow | None:
-    """Merge two paths. A value one path has read and the other has not is, on the other
-    path, what reading it there gives (`fill`): a parameter's value, a fresh load, or none."""
-    if a is None:
-        return None if b is None else b.copy()
-    if b is None:
-        return a.copy()
-    a, b = _materialize(a, b), _materialize(b, a)
-    values: dict[str, Value] = {}
-    for key in a.values.keys() & b.values.keys():
-        values[key] = _join_values(a.values[key], b.values[key], new)
-    if fill is not None:
-        for key in a.values.keys() ^ b.values.keys():
-            one, other = (a, b) if key in a.values else (b, a)
-            if key in other.derived:
-                continue
-            values[key] = _join_values(one.values[key], fill(key, other), new)
-    derived = {k: v for k, v in a.derived.items() if b.derived.get(k) == v}
-    links = {k: v for k, v in a.links.items() if b.links.get(k) == v}
-    slots = {k: v for k, v in a.slots.items() if b.slots.get(k) == v}
-    consts = {k: v | b.consts[k] for k, v in a.consts.items() if k in b.consts}
-    copies = {k: v for k, v in a.copies.items() if b.copies.get(k) == v}
-    return Flow(values, derived, links, slots, consts, a.killed | b.killed, copies)
-
-
-def _materialize(flow: Flow, other: Flow) -> Flow:
-    """Turn links the other flow does not share into values, so that the join keeps them."""
-    unshared = {k: s for k, s in flow.derived.items() if other.derived.get(k) != s}
-    if not unshared:
-        return flow
-    result = flow.copy()
-    for key, source in unshared.items():
-        if source in result.values:
-            result.values[key] = result.values[source]
-        del result.derived[key]
-    return result
-
-
-def _join_values(a: Value, b: Value, new: frozenset[str] = frozenset()) -> Value:
-    if a == b:
-        return a
-    if not a.tracked or not b.tracked:
-        # A value that may come from a tracked read on one path is tracked.
-        return b if a.untracked else a
-    cases = a.cases | b.cases
-    # Keep the witness of a path that carries a new case: that is the path a finding shows.
-    a_new, b_new = bool(a.cases & new), bool(b.cases & new)
-    if a_new != b_new:
-        trail, root = (a.trail, a.root) if a_new else (b.trail, b.root)
-    else:
-        trail = a.trail if len(a.trail) >= len(b.trail) else b.trail
-        root = a.root if a.root == b.root else _join_roots(a.root, b.root)
-    excluded = tuple((c, e) for c, e in a.excluded if c not in cases)
-    origin = a.origin if a.origin == b.origin else None
-    return Value(cases, trail, excluded, origin, root=root)
-
-
-def _join_roots(a: Root | None, b: Root | None) -> Root | None:
-    """Two roots for one value, one kept as its witness: a load that does not depend on the
-    callers, then a load through a parameter pointer (the callee's own read unless a caller has
-    read that location), then a value the callers pass; the earlier one on a tie."""
-    if a is None or b is None:
-        return a or b
-
-    def rank(root: Root) -> tuple[int, int, str]:
-        order = 0 if not root.parameters else 1 if root.kind == "load" else 2
-        return (order, root.line, root.key)
-
-    return min(a, b, key=rank)
-
-
-def _same(a: Flow | None, b: Flow | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return (
-        a.values == b.values
-        and a.derived == b.derived
-        and a.links == b.links
-        and a.slots == b.slots
-        and a.consts == b.consts
-        and a.copies == b.copies
-    )
 
 
 class FunctionAnalysis:
@@ -316,7 +95,7 @@ class FunctionAnalysis:
         self.scope = Scope(node)
         self.parameters = self.scope.parameters
         self.typer = Typer(self.scope, structs or (lambda name: None), self._slot_type)
-        self.sites: dict[int, SiteRecord] = {}
+        self.recorder = SiteRecorder(rule, live, self)
         self.returns: list[tuple[frozenset[Kind], dict[str, frozenset[str]]]] = []
         self.labels: dict[str, Flow | None] = {}
         self.breaks: list[list[Flow | None]] = []
@@ -358,7 +137,7 @@ class FunctionAnalysis:
             before = dict(self.labels)
             self.returns = []
             self.statement(body, Flow())
-            if all(_same(before.get(k), v) for k, v in self.labels.items()):
+            if all(same(before.get(k), v) for k, v in self.labels.items()):
                 break
 
     def statement(self, node: tree_sitter.Node, flow: Flow | None) -> Flow | None:
@@ -455,7 +234,7 @@ class FunctionAnalysis:
                 after, exit_flow = self.condition(condition, after) if condition else (after, None)
             breaks = self.breaks.pop()
             new_head = self.join(head, after)
-            if _same(new_head, head):
+            if same(new_head, head):
                 break
             head = new_head
         result = exit_flow
@@ -546,13 +325,13 @@ class FunctionAnalysis:
         }
         cases = {}
         for location in locations:
-            holder = self._holder(location, flow)
+            holder = self.holder(location, flow)
             value = flow.values.get(holder) or flow.values.get(location)
             if value is not None and value.tracked:
                 cases[location] = value.cases
         return cases
 
-    def _holder(self, location: str, flow: Flow) -> str:
+    def holder(self, location: str, flow: Flow) -> str:
         """The key whose value a callee re-reading `location` would see."""
         copy = flow.copies.get(location)
         return copy if copy is not None and copy in flow.values else location
@@ -707,9 +486,9 @@ class FunctionAnalysis:
         if name is None:
             return flow
         if name in self.watched or (name in self.rule.predicates and name in self.rule.watch):
-            self._record(node, name, arguments, flow)
+            self.recorder.use(node, name, arguments, flow)
         elif name in self.summaries:
-            self._check_summary(node, name, arguments, flow)
+            self.recorder.call(node, name, arguments, self.summaries[name], flow)
         if name in self.rule.writers:
             index = self.rule.writers[name]
             if index < len(arguments):
@@ -760,7 +539,7 @@ class FunctionAnalysis:
         if source is not None and source != target:
             flow.derived[target] = source
             return
-        location = self._tested_key(right, flow) if value is not None and value.tracked else None
+        location = self.tested_key(right, flow) if value is not None and value.tracked else None
         if location is not None and location != target:
             flow.copies[location] = target
         if value is not None and value.tracked:
@@ -907,7 +686,7 @@ class FunctionAnalysis:
         arguments = call_arguments(side)
         if spec.argument >= len(arguments):
             return None
-        key = self._tested_key(arguments[spec.argument], flow)
+        key = self.tested_key(arguments[spec.argument], flow)
         if key is None:
             return None
         value = self.lookup(key, flow, line_of(node))
@@ -960,7 +739,7 @@ class FunctionAnalysis:
         if predicate.argument >= len(arguments):
             return after, after.copy()
         argument = arguments[predicate.argument]
-        key = self._tested_key(argument, after)
+        key = self.tested_key(argument, after)
         if key is None:
             return after, after.copy()
         value = self.lookup(key, after, line_of(node))
@@ -990,14 +769,14 @@ class FunctionAnalysis:
         bindings: dict[str, str] = {}
         for index, parameter in enumerate(summary.parameters):
             if index < len(arguments):
-                key = self._tested_key(arguments[index], flow)
+                key = self.tested_key(arguments[index], flow)
                 if key is not None:
                     bindings[parameter] = key
         keys = []
         for template in {key for _, entries in summary.returns for key, _ in entries}:
             caller = substitute(template, bindings)
             if caller is not None:
-                caller = self._holder(self._canonical(caller, flow), flow)
+                caller = self.holder(self.canonical(caller, flow), flow)
                 keys.append((template, flow.derived.get(caller, caller)))
         return Link(summary, tuple(sorted(keys))) if keys else None
 
@@ -1048,18 +827,18 @@ class FunctionAnalysis:
         flow.values[key] = replace(value, cases=cases, trail=trail, excluded=excluded)
         return flow
 
-    def _tested_key(self, argument: tree_sitter.Node, flow: Flow) -> str | None:
+    def tested_key(self, argument: tree_sitter.Node, flow: Flow) -> str | None:
         """The tracked value a predicate argument stands for (through derivations)."""
         argument = unwrap(argument)
         if argument.type == "call_expression" and callee_name(argument) in self.rule.derive:
             inner = call_arguments(argument)
             index = self.rule.derive[callee_name(argument) or ""]
-            return self._tested_key(inner[index], flow) if index < len(inner) else None
+            return self.tested_key(inner[index], flow) if index < len(inner) else None
         if argument.type == "call_expression" and callee_name(argument) in self.rule.preserve:
             inner = call_arguments(argument)
             index = self.rule.preserve[callee_name(argument) or ""]
             if index < len(inner) and self.key(argument, flow) is None:
-                return self._tested_key(inner[index], flow)
+                return self.tested_key(inner[index], flow)
         key = self.key(argument, flow)
         if key is None:
             return None
@@ -1167,7 +946,7 @@ class FunctionAnalysis:
             second = self.value(alternative, else_flow) if else_flow is not None else None
             if first is None or second is None:
                 return first or second
-            return _join_values(first, second, self.rule.new_cases)
+            return join_values(first, second, self.rule.new_cases)
         key = self.key(node, flow)
         if key is not None:
             return self.lookup(key, flow, line_of(node))
@@ -1272,7 +1051,7 @@ class FunctionAnalysis:
                     return self._deref_key(inner, flow) if inner else None
         return None
 
-    def _canonical(self, key: str, flow: Flow) -> str:
+    def canonical(self, key: str, flow: Flow) -> str:
         """A key built by substitution, spelled as this function's flow spells it (a pointer
         known to point at a slot is read as that slot)."""
         if key.startswith("*") and key[1:] in flow.slots:
@@ -1286,127 +1065,6 @@ class FunctionAnalysis:
 
     # -- uses -------------------------------------------------------------------------------
 
-    def _record(
-        self, node: tree_sitter.Node, name: str, arguments: list[tree_sitter.Node], flow: Flow
-    ) -> None:
-        index = self._argument_index(name)
-        argument = arguments[index] if index < len(arguments) else None
-        key = self._tested_key(argument, flow) if argument is not None else None
-        if key is not None:
-            value = self.lookup(key, flow, line_of(node))
-        else:
-            value = (self.value(argument, flow) if argument is not None else None) or untracked(
-                node_text(argument) or "no argument"
-            )
-        site = self.sites.get(node.start_byte)
-        if site is None:
-            site = SiteRecord(
-                node.start_byte,
-                line_of(node),
-                node.start_point[1] + 1,
-                name,
-                node_text(argument) if argument is not None else "",
-                key,
-            )
-            self.sites[node.start_byte] = site
-        site.cases |= value.cases
-        site.value = (
-            value if site.value is None else _join_values(site.value, value, self.rule.new_cases)
-        )
-        forbidden = self.rule.forbidden.get(name)
-        if forbidden is None or not value.tracked:
-            return
-        violating = value.cases & forbidden.cases & self.live & self.rule.new_cases
-        if violating:
-            self._violate(site, value, violating)
-
-    def _violate(self, site: SiteRecord, value: Value, violating: frozenset[str]) -> None:
-        site.violating |= violating
-        if site.violation is None:
-            site.violation = value
-        root = value.root
-        site.parameter_root = root if root is not None and root.parameters else None
-
-    def _argument_index(self, name: str) -> int:
-        if name in self.rule.forbidden:
-            return self.rule.forbidden[name].argument
-        if name in self.rule.predicates:
-            return self.rule.predicates[name].argument
-        return self.rule.derive.get(name, 0)
-
-    def _check_summary(
-        self, node: tree_sitter.Node, name: str, arguments: list[tree_sitter.Node], flow: Flow
-    ) -> None:
-        site = self.sites.get(node.start_byte)
-        for requirement in self.summaries[name]:
-            bindings: dict[str, str] = {}
-            for index, parameter in requirement.parameters:
-                if index < len(arguments):
-                    argument_key = self._tested_key(arguments[index], flow)
-                    if argument_key is not None:
-                        bindings[parameter] = argument_key
-            shown = (
-                arguments[requirement.parameter] if requirement.parameter < len(arguments) else None
-            )
-            key = substitute(requirement.path, bindings)
-            value: Value | None
-            if key is not None:
-                key = self._holder(self._canonical(key, flow), flow)
-                key = flow.derived.get(key, key)
-                known = flow.values.get(key)
-                # a location this caller has not read as the tracked type: the callee's read
-                fresh = requirement.kind == "load" and (known is None or not known.tracked)
-                value = None if fresh else self.lookup(key, flow, line_of(node))
-            elif requirement.kind == "load":
-                fresh, value = True, None
-            elif len(requirement.parameters) == 1 and shown is not None:
-                fresh, value = False, self.value(shown, flow) or untracked(node_text(shown))
-            else:
-                fresh, value = False, untracked(node_text(shown) if shown is not None else "?")
-            if site is None:
-                site = SiteRecord(
-                    node.start_byte,
-                    line_of(node),
-                    node.start_point[1] + 1,
-                    name,
-                    node_text(shown) if shown is not None else "",
-                    key,
-                    requirement=requirement,
-                )
-                self.sites[node.start_byte] = site
-            outcome = site.outcomes.get(requirement.path)
-            if value is None:
-                if outcome is None:
-                    site.outcomes[requirement.path] = Outcome(None, frozenset(), True, None)
-                continue
-            violating = (
-                value.cases & requirement.cases & self.live if value.tracked else frozenset()
-            )
-            root = value.root if value.root is not None and value.root.parameters else None
-            if outcome is None or outcome.fresh:
-                outcome = Outcome(value, violating, False, root if violating else None)
-            else:
-                joined = (
-                    _join_values(outcome.value, value, self.rule.new_cases)
-                    if outcome.value is not None
-                    else value
-                )
-                outcome = Outcome(
-                    joined,
-                    outcome.violating | violating,
-                    False,
-                    outcome.parameter_root or (root if violating else None),
-                )
-            site.outcomes[requirement.path] = outcome
-            site.cases |= value.cases
-            site.value = (
-                value
-                if site.value is None
-                else _join_values(site.value, value, self.rule.new_cases)
-            )
-            if violating:
-                self._violate(site, value, violating)
-
 
 @functools.lru_cache(maxsize=4096)
 def _mention_pattern(target: str) -> re.Pattern[str]:
@@ -1415,37 +1073,6 @@ def _mention_pattern(target: str) -> re.Pattern[str]:
 
 def _mentions(key: str, target: str) -> bool:
     return key == target or (target in key and _mention_pattern(target).search(key) is not None)
-
-
-def substitute(path: str, bindings: Mapping[str, str]) -> str | None:
-    """A callee's key with its parameter names replaced by the caller's argument keys;
-    None when a parameter the key is made of has no key at the caller."""
-    parsed = parse_key(path)
-    if parsed is None:
-        return None
-    names = set(parsed.root_names())
-    if not names <= bindings.keys():
-        return None
-    pattern = re.compile(
-        r"(?<![\w.>@])("
-        + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        + r")(?!\w)"
-    )
-    text = pattern.sub(lambda match: "\0" + match.group(1) + "\0", path)
-    result = re.sub(r"\0(\w+)\0", lambda match: bindings[match.group(1)], text)
-    return normalize_key(result)
-
-
-def normalize_key(key: str) -> str:
-    """`&x->f` read as `x.f`... after a substitution: `*&x` is `x`, `&*x` is `x`,
-    `&x->f` is `x.f`."""
-    previous = None
-    while previous != key:
-        previous = key
-        key = re.sub(r"(?<![\w)\]])\*&", "", key)
-        key = re.sub(r"(?<![\w)\]])&\*", "", key)
-        key = re.sub(r"&([A-Za-z_]\w*)->", r"\1.", key)
-    return key
 
 
 def _spell(ctype: CType) -> str:
