@@ -7,15 +7,15 @@ Every rewrite keeps byte offsets, so lines and columns in findings are the file'
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewtool.analysis.grammar import QUERY_DIR, parser
-from reviewtool.analysis.typeinfo import CType, struct_fields
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -289,33 +289,170 @@ class Function:
     reparsed: bool = False
 
 
+@dataclass(frozen=True)
+class FunctionCalls:
+    """A function, a digest of its text (analyses are keyed by it, not by the function's place:
+    a patch that only moves a function reuses its analysis, shifted) and the names it calls."""
+
+    function: Function
+    digest: str
+    calls: frozenset[str]
+
+
 @dataclass
 class ParsedFile:
-    """A parsed file; derived facts are computed once per content and memoized here."""
+    """A parsed file. The facts derived from it are computed once per content and kept here,
+    each in a cache of its own."""
 
     path: str
     source: bytes
     masked: bytes
     tree: tree_sitter.Tree
-    functions: list[Function]
+    functions: list[Function]  # as parsed; `every_function()` adds those re-parsed alone
     error_count: int
-    memo: dict[object, object] = field(default_factory=dict)
+    _regions: list[tuple[int, int, str]] | None = field(default=None, repr=False)
+    _calls: dict[frozenset[str], list[TextualCall]] = field(default_factory=dict, repr=False)
+    _every: dict[frozenset[str], list[FunctionCalls]] = field(default_factory=dict, repr=False)
+    _calling: dict[tuple[frozenset[str], frozenset[str]], list[FunctionCalls]] = field(
+        default_factory=dict, repr=False
+    )
+    _mentions: dict[bytes, bool] = field(default_factory=dict, repr=False)
+    _as_values: dict[frozenset[str], frozenset[str]] = field(default_factory=dict, repr=False)
+    _returns: dict[int, bool] = field(default_factory=dict, repr=False)
 
     def conditions(self, line: int) -> list[str]:
         """The preprocessor conditions a line is compiled under, outermost first."""
-        regions = self.memo.get("regions")
-        if regions is None:
-            regions = self.memo["regions"] = preprocessor_regions(self.masked)
-        assert isinstance(regions, list)
-        return [c for first, last, c in regions if first <= line <= last]
+        if self._regions is None:
+            self._regions = preprocessor_regions(self.masked)
+        return [c for first, last, c in self._regions if first <= line <= last]
 
     def calls(self, names: frozenset[str]) -> list[TextualCall]:
-        key = ("calls", names)
-        if key not in self.memo:
-            self.memo[key] = textual_calls(self.source, names, masked=self.masked)
-        result = self.memo[key]
-        assert isinstance(result, list)
-        return result
+        """Every call of names outside comments and strings, by a text scan."""
+        if names not in self._calls:
+            self._calls[names] = textual_calls(self.source, names, masked=self.masked)
+        return self._calls[names]
+
+    def every_function(self, watched: frozenset[str]) -> list[FunctionCalls]:
+        """The parsed functions, plus, for calls of watched names the parse lost, the
+        functions around them re-parsed alone; each with what it calls."""
+        if watched not in self._every:
+            self._every[watched] = [
+                FunctionCalls(
+                    function,
+                    hashlib.sha1(
+                        self.source[function.node.start_byte : function.node.end_byte]
+                    ).hexdigest(),
+                    frozenset(
+                        m.decode()
+                        for m in _CALLED.findall(
+                            self.masked[function.node.start_byte : function.node.end_byte]
+                        )
+                    ),
+                )
+                for function in self._recover(watched)
+            ]
+        return self._every[watched]
+
+    def calling(self, watched: frozenset[str], names: frozenset[str]) -> list[FunctionCalls]:
+        """The functions that call any of names."""
+        key = (watched, names)
+        if key not in self._calling:
+            self._calling[key] = [f for f in self.every_function(watched) if f.calls & names]
+        return self._calling[key]
+
+    def mentions(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether the file's code (not its comments or strings) matches pattern."""
+        if pattern.pattern not in self._mentions:
+            self._mentions[pattern.pattern] = pattern.search(self.masked) is not None
+        return self._mentions[pattern.pattern]
+
+    def used_as_values(self, names: frozenset[str]) -> frozenset[str]:
+        """Which of the function names are used other than called: their address is taken
+        (a function-pointer table, EXPORT_SYMBOL)."""
+        if names not in self._as_values:
+            encoded = [n.encode() for n in names]
+            found: frozenset[str] = frozenset()
+            if any(n in self.masked for n in encoded):
+                pattern = names_pattern(names, rb"\b(?!\s*\()")
+                found = frozenset(m.group(1).decode() for m in pattern.finditer(self.masked))
+            self._as_values[names] = found
+        return self._as_values[names]
+
+    def returns_values(self, function: tree_sitter.Node) -> bool:
+        """A function with parameters that returns a value: its results may say something
+        about what it was passed."""
+        if function.start_byte not in self._returns:
+            self._returns[function.start_byte] = _returns_values(function)
+        return self._returns[function.start_byte]
+
+    def _recover(self, watched: frozenset[str]) -> list[Function]:
+        functions = list(self.functions)
+        covered = [(f.node.start_byte, f.node.end_byte) for f in functions]
+        lost = [
+            call
+            for call in self.calls(watched)
+            if not call.in_macro and not _inside_parsed_function(self, call.line)
+        ]
+        for call in lost:
+            span = enclosing_function_text(self.source, call.line)
+            if span is None or any(s <= span[0] < e for s, e in covered if (s, e) != span):
+                continue
+            function = reparse_function(self.source, *span)
+            if function is not None:
+                functions = [
+                    f
+                    for f in functions
+                    if not (f.node.start_byte >= span[0] and f.node.end_byte <= span[1])
+                ]
+                functions.append(function)
+                covered.append(span)
+        return functions
+
+
+_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+
+
+@functools.lru_cache(maxsize=256)
+def names_pattern(names: frozenset[str], after: bytes = rb"\b") -> re.Pattern[bytes]:
+    """`\b(name1|name2...)` followed by `after`: the one alternation of names every scan uses
+    (longest first, so that no name stops at a shorter one's prefix)."""
+    ordered = sorted(names, key=lambda n: (-len(n), n))
+    return re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in ordered) + rb")" + after)
+
+
+def _returns_values(function: tree_sitter.Node) -> bool:
+    kind = function.child_by_field_name("type")
+    declarator = function.child_by_field_name("declarator")
+    returns_void = (
+        kind is not None
+        and kind.text == b"void"
+        and declarator is not None
+        and declarator.type == "function_declarator"
+    )
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    parameters = declarator.child_by_field_name("parameters") if declarator else None
+    listed = b"".join((parameters.text or b"").split()) if parameters is not None else b"()"
+    return not returns_void and listed not in (b"()", b"(void)")
+
+
+def _inside_parsed_function(parsed_file: ParsedFile, line: int) -> bool:
+    for function in parsed_file.functions:
+        if function.start_line <= line <= function.end_line:
+            return not _line_in_error(function.node, line)
+    return False
+
+
+def _line_in_error(node: tree_sitter.Node, line: int) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        first, last = current.start_point[0] + 1, current.end_point[0] + 1
+        if current.type == "ERROR" and first <= line <= last:
+            return True
+        if current.has_error:
+            stack.extend(current.children)
+    return False
 
 
 def parse_file(path: str, source: bytes) -> ParsedFile:
@@ -420,171 +557,3 @@ def reparse_function(source: bytes, start: int, end: int) -> Function | None:
                 reparsed=True,
             )
     return None
-
-
-_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.MULTILINE)
-HeaderReader = Callable[[str], "tuple[str, bytes] | None"]
-
-
-class StructTable:
-    """Struct members by name, found where the compiler finds them: in the file that uses the
-    struct, then breadth first through the headers it includes (`<linux/mm.h>` is
-    `include/linux/mm.h`, `<asm/...>` the architecture's or asm-generic's, `"x.h"` beside the
-    file). Files are read through `read` and parsed only when they define the struct."""
-
-    def __init__(
-        self,
-        read: HeaderReader,
-        parse: Callable[[str, str, bytes], ParsedFile],
-        headers: dict[str, tuple[frozenset[str], tuple[tuple[str, str], ...]]] | None = None,
-        limit: int = 400,
-        known: dict[str, tuple[dict[str, CType], tuple[tuple[str, str], ...]]] | None = None,
-    ) -> None:
-        self.read = read
-        self.parse = parse
-        self.headers = headers if headers is not None else {}  # blob -> (structs, includes)
-        self.limit = limit
-        self.found: dict[str, dict[str, CType] | None] = {}
-        # name -> (members, the (path, blob) chain that led to them): reused from an earlier
-        # tree state while every file of that chain is unchanged
-        self.known = known if known is not None else {}
-        self.resolved: dict[tuple[str, str, str, str], str | None] = {}
-        self.definers: dict[str, str] = {}  # struct name -> a header seen to define it
-
-    def lookup(self, name: str, path: str) -> dict[str, CType] | None:
-        if name in self.found:
-            return self.found[name]
-        known = self.known.get(name)
-        if known is not None and all(
-            (found := self.read(p)) is not None and found[0] == blob for p, blob in known[1]
-        ):
-            self.found[name] = known[0]
-            return known[0]
-        definer = self.definers.get(name)
-        if definer is not None and (found := self.read(definer)) is not None:
-            # a header an earlier search passed through defines it: the one cpp finds
-            fields = _definition_fields(found[1], name)
-            if fields is not None:
-                self.known[name] = (fields, ((definer, found[0]),))
-                self.found[name] = fields
-                return fields
-        result = self._search(name, path)
-        self.found[name] = result
-        return result
-
-    def _search(self, name: str, start: str) -> dict[str, CType] | None:
-        arch = start.split("/")[1] if start.startswith("arch/") and start.count("/") > 1 else "x86"
-        queue, seen = [start], {start}
-        parents: dict[str, str] = {}
-        while queue and len(seen) <= self.limit:
-            path = queue.pop(0)
-            found = self.read(path)
-            if found is None:
-                continue
-            blob, content = found
-            defines, includes = self._header(blob, content)
-            for defined in defines:
-                self.definers.setdefault(defined, path)
-            if name in defines:
-                fields = _definition_fields(content, name)
-                if fields is not None:
-                    chain = [path]
-                    while chain[-1] in parents:
-                        chain.append(parents[chain[-1]])
-                    self.known[name] = (
-                        fields,
-                        tuple((p, b[0]) for p in chain if (b := self.read(p)) is not None),
-                    )
-                    return fields
-            for quote, target in includes:
-                included = self._resolve(path, quote, target, arch)
-                if included is not None and included not in seen:
-                    seen.add(included)
-                    parents[included] = path
-                    queue.append(included)
-        return None
-
-    def _resolve(self, path: str, quote: str, target: str, arch: str) -> str | None:
-        """The first directory of the search path that has the header, as cpp does."""
-        directory = path.rsplit("/", 1)[0] if quote == '"' and "/" in path else ""
-        key = (directory if quote == '"' else "", quote, target, arch)
-        if key not in self.resolved:
-            self.resolved[key] = next(
-                (
-                    c
-                    for c in _include_candidates(path, quote, target, arch)
-                    if self.read(c) is not None
-                ),
-                None,
-            )
-        return self.resolved[key]
-
-    def _header(
-        self, blob: str, content: bytes
-    ) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
-        cached = self.headers.get(blob)
-        if cached is None:
-            # Unmasked: a definition inside a comment only costs a parse that finds nothing.
-            defines = frozenset(m.group(1).decode() for m in _DEFINES.finditer(content))
-            includes = tuple(
-                (m.group(1).decode(), m.group(2).decode().strip())
-                for m in _INCLUDE.finditer(content)
-            )
-            cached = self.headers[blob] = (defines, includes)
-        return cached
-
-
-def _definition_fields(content: bytes, name: str) -> dict[str, CType] | None:
-    """The members of `struct name { ... }` in a file, parsing only the definition's text
-    (a header such as include/linux/mm_types.h is large; its struct is not)."""
-    pattern = re.compile(rb"\b(?:struct|union)\s+" + re.escape(name.encode()) + rb"\s*\{")
-    for match in pattern.finditer(content):
-        window = mask_comments_and_strings(content[match.start() : match.start() + 65536])
-        depth, end = 0, -1
-        for index in range(match.end() - match.start() - 1, len(window)):
-            char = window[index]
-            if char == 0x7B:
-                depth += 1
-            elif char == 0x7D:
-                depth -= 1
-                if depth == 0:
-                    end = index + 1
-                    break
-        if end < 0:
-            continue
-        text = content[match.start() : match.start() + end] + b";"
-        tree = parser().parse(normalize(text))
-        fields = struct_fields(tree.root_node, name)
-        if fields is not None:
-            return fields
-    return None
-
-
-_DEFINES = re.compile(rb"\b(?:struct|union)\s+(\w+)\s*\{")
-
-
-def _include_candidates(path: str, quote: str, target: str, arch: str) -> list[str]:
-    candidates = []
-    if quote == '"':
-        directory = path.rsplit("/", 1)[0] if "/" in path else ""
-        candidates.append(f"{directory}/{target}" if directory else target)
-    candidates += [
-        f"include/{target}",
-        f"arch/{arch}/include/{target}",
-        f"include/uapi/{target}",
-        f"arch/{arch}/include/uapi/{target}",
-    ]
-    if target.startswith("asm/"):
-        candidates.append(f"include/asm-generic/{target[4:]}")
-    return [_normal(c) for c in candidates]
-
-
-def _normal(path: str) -> str:
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    return "/".join(parts)

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewtool import proc
-from reviewtool.analysis.callsites import Auditor, CallSite, Cause, Context, Coverage, StateAudit
+from reviewtool.analysis.callsites import Auditor, Context, Coverage, StateAudit
 from reviewtool.analysis.csource import mask_comments_and_strings
 from reviewtool.analysis.rules import ContractRule, load_rule, rule_names
+from reviewtool.analysis.verdicts import CallSite, Cause
 from reviewtool.errors import ToolchainError
 from reviewtool.findings import Finding, Location, Rule, Severity
 from reviewtool.git import (

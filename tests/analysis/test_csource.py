@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reviewtool.analysis.csource import StructTable, normalize, parse_file, preprocessor_regions
+from reviewtool.analysis.csource import normalize, parse_file, preprocessor_regions
+from reviewtool.analysis.structs import StructTable
 from reviewtool.analysis.typeinfo import CType
 
 STRADDLE = b"""int f(pmd_t pmd)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool.analysis.callsites import REASONS, CallSite
 from reviewtool.analysis.rules import load_rule
 from reviewtool.analysis.treeaudit import audit_revision
+from reviewtool.analysis.verdicts import REASONS, CallSite
 from tests.conftest import FIXTURES
 from tests.helpers import run_cli
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from reviewtool.analysis.callsites import CallSite, Cause, Coverage, StateAudit
+from reviewtool.analysis.callsites import Coverage, StateAudit
 from reviewtool.analysis.treeaudit import cause_history
+from reviewtool.analysis.verdicts import CallSite, Cause
 
 
 def cause(ident: str, digest: str) -> Cause:
