@@ -24,8 +24,9 @@ from pathlib import Path
 
 from reviewtool.intake.mail import Source, read_sources
 from reviewtool.intake.series import build_series as assemble
+from reviewtool.kbuild.arches import arches
 from reviewtool.kbuild.builder import BuildOptions, build_series, find_toolchain
-from reviewtool.kbuild.knowledge import arches, kconfig_dependencies
+from reviewtool.kbuild.kconfig import kconfig_dependencies
 
 
 def make_series(tree: Path, names: list[str], patches: int, work: Path) -> Path:

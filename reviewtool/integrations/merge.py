@@ -156,7 +156,7 @@ def _contract_rule(finding: Finding) -> Rule:
 def _builds(merged: dict[str, Any]) -> BuildResult | None:
     from reviewtool.git import TreeState
     from reviewtool.kbuild.builder import BuildCell, BuildResult
-    from reviewtool.kbuild.knowledge import Diagnostic
+    from reviewtool.kbuild.diagnostics import Diagnostic
 
     if "builds" not in merged:
         return None

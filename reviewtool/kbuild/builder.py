@@ -29,16 +29,10 @@ from reviewtool.errors import InputError, ToolchainError
 from reviewtool.findings import Finding, Rule, Severity
 from reviewtool.git import TreeState, Workspace, choose_base
 from reviewtool.intake.series import Series
-from reviewtool.kbuild.knowledge import (
-    Arch,
-    Diagnostic,
-    arches,
-    guard_symbol,
-    kconfig_dependencies,
-    object_dependencies,
-    parse_diagnostics,
-    resolve_arch,
-)
+from reviewtool.kbuild.arches import Arch, arches, resolve_arch
+from reviewtool.kbuild.diagnostics import Diagnostic, parse_diagnostics
+from reviewtool.kbuild.kconfig import kconfig_dependencies
+from reviewtool.kbuild.makefiles import guard_symbol, object_dependencies
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ hold together with that symbol: such sites are latent, and the blocking symbol i
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -373,3 +374,57 @@ def _parse(path: str, text: str) -> list[_Entry]:
             symbol, _, condition = rest.partition(" if ")
             current.selects.append((symbol.strip(), condition.strip()))
     return entries
+
+
+# -- first-order dependencies of a symbol, for enabling it in a build -------------------------
+
+
+def kconfig_dependencies(tree: Path, symbol: str, arch: str) -> list[str]:
+    """Symbols to enable so that `symbol` can be: its plain `depends on A && B` and its
+    `def_bool X` source, recursively (a first-order reading of Kconfig, enough for
+    `HUGETLB_PAGE` <- `HUGETLBFS`)."""
+    blocks = _kconfig_blocks(tree, arch)
+    order: list[str] = []
+
+    def visit(name: str, depth: int) -> None:
+        if name in order or depth > 6:
+            return
+        for needed in blocks.get(name, ()):
+            visit(needed, depth + 1)
+        order.append(name)
+
+    visit(symbol, 0)
+    return order
+
+
+@functools.lru_cache(maxsize=16)
+def _kconfig_blocks(tree: Path, arch: str) -> dict[str, tuple[str, ...]]:
+    blocks: dict[str, list[str]] = {}
+    files = [
+        *(tree / "arch" / arch).glob("Kconfig*"),
+        *tree.glob("*/Kconfig"),
+        *tree.glob("mm/Kconfig*"),
+        *tree.glob("fs/Kconfig*"),
+    ]
+    for file in files:
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        current: str | None = None
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith(("config ", "menuconfig ")):
+                current = stripped.split()[1]
+                blocks.setdefault(current, [])
+            elif current and stripped.startswith(("depends on ", "def_bool ")):
+                expression = (
+                    stripped.split(None, 2)[-1]
+                    if stripped.startswith("depends")
+                    else (stripped.split(None, 1)[1])
+                )
+                if "||" not in expression and "!" not in expression:
+                    blocks[current] += re.findall(r"\b[A-Z][A-Z0-9_]+\b", expression)
+            elif stripped and not line.startswith((" ", "\t")):
+                current = None
+    return {k: tuple(v) for k, v in blocks.items()}

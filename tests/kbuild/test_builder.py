@@ -13,7 +13,7 @@ import pytest
 from reviewtool.intake.mail import Source, read_sources
 from reviewtool.intake.series import build_series as assemble
 from reviewtool.kbuild.builder import BuildOptions, BuildResult, build_findings, build_series
-from reviewtool.kbuild.knowledge import Diagnostic, parse_diagnostics
+from reviewtool.kbuild.diagnostics import Diagnostic, parse_diagnostics
 from reviewtool.render.common import build_lines
 
 FAKELINUX = Path(__file__).resolve().parent.parent / "fakelinux"
@@ -366,7 +366,7 @@ def test_shards_merge_into_one_report(
 
 
 def test_guard_symbol_follows_kbuild_lists(tmp_path: Path) -> None:
-    from reviewtool.kbuild.knowledge import guard_symbol
+    from reviewtool.kbuild.makefiles import guard_symbol
 
     (tmp_path / "mm").mkdir()
     (tmp_path / "mm" / "Makefile").write_text(

@@ -274,7 +274,7 @@ def test_diff_excerpt_marks_the_added_line() -> None:
 def test_build_and_call_site_findings_show_their_evidence() -> None:
     from reviewtool.git import TreeState
     from reviewtool.kbuild.builder import BuildCell, BuildResult
-    from reviewtool.kbuild.knowledge import Diagnostic
+    from reviewtool.kbuild.diagnostics import Diagnostic
 
     report = _demo()
     diagnostic = Diagnostic(
