@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Severity(str, Enum):
@@ -32,6 +33,16 @@ class Location:
     note: str = ""
 
 
+class RuleKind(str, Enum):
+    """Which stage a rule belongs to: the series itself, applying it to a tree, a call-site
+    contract audited tree-wide, or the builds."""
+
+    SERIES = "series"
+    TREE = "tree"
+    CONTRACT = "contract"
+    BUILD = "build"
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rule's identity and documentation, listed by `reviewtool rules` and in SARIF."""
@@ -39,6 +50,19 @@ class Rule:
     id: str
     severity: Severity
     summary: str
+    kind: RuleKind = RuleKind.SERIES
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What a build finding is about, as fields: the cell it came from, the compiler's
+    diagnostic identity (path, function, flag, message without line numbers) and the command
+    that reproduces it."""
+
+    arch: str
+    toolchain: str
+    diagnostic: tuple[str, ...]
+    reproduce: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +88,7 @@ class Finding:
     context: tuple[Location, ...] = field(default=())
     # Further places the same cause reaches (a root cause's other uses), beside the path.
     related: tuple[Location, ...] = field(default=())
+    build: BuildFacts | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -81,6 +106,89 @@ class Finding:
             self.rule,
             self.message,
         )
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    """The one serialisation of a finding: the JSON report's, the merge's and the hook's."""
+    data: dict[str, Any] = {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "patch": finding.patch,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "function": finding.function,
+        "fingerprint": finding.fingerprint,
+        "key": finding.key,
+        "evidence": [_location(e, "note") for e in finding.evidence],
+        "context": [_location(c, "text") for c in finding.context],
+        "related": [_location(r, "note") for r in finding.related],
+    }
+    if finding.build is not None:
+        data["build"] = {
+            "arch": finding.build.arch,
+            "toolchain": finding.build.toolchain,
+            "diagnostic": list(finding.build.diagnostic),
+            "reproduce": finding.build.reproduce,
+        }
+    return data
+
+
+def finding_from_dict(data: dict[str, Any]) -> Finding:
+    """The finding finding_to_dict() wrote (the fingerprint is derived, not read).
+
+    Raises ValueError when data is not such a finding."""
+    try:
+        build = data.get("build")
+        return Finding(
+            rule=_text(data["rule"]),
+            severity=Severity(data["severity"]),
+            message=_text(data["message"]),
+            patch=_number(data.get("patch")),
+            path=_optional_text(data.get("path")),
+            line=_number(data.get("line")),
+            column=_number(data.get("column")),
+            function=_optional_text(data.get("function")),
+            key=_text(data.get("key", "")),
+            evidence=tuple(_from_location(e, "note") for e in data.get("evidence", [])),
+            context=tuple(_from_location(c, "text") for c in data.get("context", [])),
+            related=tuple(_from_location(r, "note") for r in data.get("related", [])),
+            build=None
+            if build is None
+            else BuildFacts(
+                arch=_text(build["arch"]),
+                toolchain=_text(build["toolchain"]),
+                diagnostic=tuple(_text(part) for part in build["diagnostic"]),
+                reproduce=_text(build.get("reproduce", "")),
+            ),
+        )
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a finding: {error!r}") from None
+
+
+def _location(location: Location, note: str) -> dict[str, Any]:
+    return {"path": location.path, "line": location.line, note: location.note}
+
+
+def _from_location(data: dict[str, Any], note: str) -> Location:
+    return Location(_text(data["path"]), _number(data.get("line")), _text(data.get(note, "")))
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a string")
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _number(value: object) -> int | None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise TypeError(f"{value!r} is not an integer")
+    return value
 
 
 def sort_findings(findings: list[Finding] | tuple[Finding, ...]) -> tuple[Finding, ...]:

@@ -24,7 +24,7 @@ from reviewtool.analysis.csource import mask_comments_and_strings
 from reviewtool.analysis.rules import ContractRule, load_rule, rule_names
 from reviewtool.analysis.verdicts import CallSite, Cause
 from reviewtool.errors import ToolchainError
-from reviewtool.findings import Finding, Location, Rule, Severity
+from reviewtool.findings import Finding, Location, Rule, RuleKind, Severity
 from reviewtool.git import (
     Applied,
     BackgroundApply,
@@ -382,14 +382,29 @@ def _kconfig(
 KCONFIG_PATHS = ("Kconfig", "arch", "init", "mm", "kernel", "lib", "fs", "security", "block")
 
 TREE_RULES = (
-    Rule("apply-failed", Severity.ERROR, "a patch does not apply to the tree (hunk and reason)"),
-    Rule("apply-fuzzy", Severity.NOTE, "a patch applied only by 3-way merge or reduced context"),
-    Rule("tree-partial", Severity.NOTE, "later patches are analysed on a partially applied series"),
+    Rule(
+        "apply-failed",
+        Severity.ERROR,
+        "a patch does not apply to the tree (hunk and reason)",
+        RuleKind.TREE,
+    ),
+    Rule(
+        "apply-fuzzy",
+        Severity.NOTE,
+        "a patch applied only by 3-way merge or reduced context",
+        RuleKind.TREE,
+    ),
+    Rule(
+        "tree-partial",
+        Severity.NOTE,
+        "later patches are analysed on a partially applied series",
+        RuleKind.TREE,
+    ),
 )
 
 
 def contract_rule(rule: ContractRule) -> Rule:
-    return Rule(rule.id, Severity(rule.severity), rule.title)
+    return Rule(rule.id, Severity(rule.severity), rule.title, RuleKind.CONTRACT)
 
 
 def tree_findings(audit: TreeAudit) -> list[Finding]:

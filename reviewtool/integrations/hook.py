@@ -21,11 +21,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from reviewtool import __version__, proc
 from reviewtool.errors import InputError, ReviewtoolError
-from reviewtool.findings import Finding, Location, Severity
+from reviewtool.findings import Finding, Severity, finding_from_dict, finding_to_dict
 from reviewtool.intake.mail import Mail, Source, read_sources
 from reviewtool.intake.subject import Subject, parse_subject
 
@@ -284,24 +284,16 @@ def _cache_key(contents: Sequence[bytes], options: ValidateOptions) -> str:
 def _load(path: Path) -> tuple[tuple[Finding, ...], tuple[str, ...]] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        findings = tuple(_finding(item) for item in data["findings"])
+        findings = tuple(finding_from_dict(item) for item in data["findings"])
         notes = tuple(str(note) for note in data["notes"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return findings, notes
 
 
-def _finding(item: dict[str, Any]) -> Finding:
-    evidence = tuple(Location(**location) for location in item.pop("evidence", []))
-    context = tuple(Location(**location) for location in item.pop("context", []))
-    related = tuple(Location(**location) for location in item.pop("related", []))
-    severity = Severity(item.pop("severity"))
-    return Finding(severity=severity, evidence=evidence, context=context, related=related, **item)
-
-
 def _store(path: Path, findings: Sequence[Finding], notes: Sequence[str]) -> None:
     """Keep the verdict for the other files of this send; stale entries are pruned."""
-    data = {"findings": [dataclasses.asdict(f) for f in findings], "notes": list(notes)}
+    data = {"findings": [finding_to_dict(f) for f in findings], "notes": list(notes)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _prune(path.parent)

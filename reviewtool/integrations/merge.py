@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewtool.errors import InputError
-from reviewtool.findings import Finding, Location, Rule, Severity
+from reviewtool.findings import (
+    Finding,
+    Rule,
+    RuleKind,
+    finding_from_dict,
+    finding_to_dict,
+    sort_findings,
+)
 from reviewtool.intake.mail import Source, read_sources
 from reviewtool.intake.series import Series, build_series
 from reviewtool.report import SCHEMA_VERSION, Report, make_report
@@ -33,27 +40,19 @@ def merge_reports(paths: list[Path]) -> dict[str, Any]:
             "the reports are of different series: " + ", ".join(sorted(str(m) for m in messages))
         )
     cells: dict[tuple[int, str], dict[str, Any]] = {}
-    findings: dict[tuple[Any, ...], dict[str, Any]] = {}
+    findings: dict[tuple[Any, ...], Finding] = {}
     for report in reports:
         for cell in report.get("builds", []):
             cells[(cell["patch"], cell["arch"])] = cell
-        for finding in report.get("findings", []):
-            findings[(finding["fingerprint"], finding["patch"], finding["rule"])] = finding
+        for finding in _findings(report.get("findings", [])):
+            findings[(finding.fingerprint, finding.patch, finding.rule)] = finding
     merged["builds"] = [cells[key] for key in sorted(cells)]
     built = [r["build"] for r in reports if "build" in r]  # a series-checks report has none
     if built:
         arches = dict.fromkeys(a for b in built for a in b.get("arches", []))
         merged["build"] = {**built[0], "arches": list(arches)}
-    merged["findings"] = sorted(
-        findings.values(),
-        key=lambda f: (
-            -1 if f["patch"] is None else f["patch"],
-            f["rule"],
-            f["path"] or "",
-            f["line"] or 0,
-            f["message"],
-        ),
-    )
+    # Sorted as `audit` sorts its findings: series-level first, then patch, severity, place.
+    merged["findings"] = [finding_to_dict(f) for f in sort_findings(list(findings.values()))]
     summary = {"error": 0, "warning": 0, "note": 0}
     for finding in merged["findings"]:
         summary[finding["severity"]] += 1
@@ -81,7 +80,7 @@ def merged_report(merged: dict[str, Any], sources: Sequence[Source]) -> Report:
     mails = read_sources(sources)
     series = build_series(mails, revision=wanted.get("revision"), keep_going=True)
     _require_same_series(wanted, series)
-    findings = [_finding(entry) for entry in merged.get("findings", [])]
+    findings = _findings(merged.get("findings", []))
     return make_report(
         tuple(merged.get("sources", ())),
         series,
@@ -101,32 +100,10 @@ def _require_same_series(wanted: dict[str, Any], series: Series) -> None:
         )
 
 
-def _finding(entry: dict[str, Any]) -> Finding:
+def _findings(entries: Iterable[dict[str, Any]]) -> list[Finding]:
     try:
-        return Finding(
-            rule=entry["rule"],
-            severity=Severity(entry["severity"]),
-            message=entry["message"],
-            patch=entry.get("patch"),
-            path=entry.get("path"),
-            line=entry.get("line"),
-            column=entry.get("column"),
-            function=entry.get("function"),
-            key=entry.get("key", ""),
-            evidence=tuple(
-                Location(e["path"], e.get("line"), e.get("note", ""))
-                for e in entry.get("evidence", [])
-            ),
-            context=tuple(
-                Location(c["path"], c.get("line"), c.get("text", ""))
-                for c in entry.get("context", [])
-            ),
-            related=tuple(
-                Location(r["path"], r.get("line"), r.get("note", ""))
-                for r in entry.get("related", [])
-            ),
-        )
-    except (KeyError, TypeError, ValueError) as error:
+        return [finding_from_dict(entry) for entry in entries]
+    except ValueError as error:
         raise InputError(f"a finding of the merged reports is malformed: {error}") from error
 
 
@@ -150,7 +127,7 @@ def _contract_rule(finding: Finding) -> Rule:
 
     if finding.rule in rule_names():
         return contract_rule(load_rule(finding.rule))
-    return Rule(finding.rule, finding.severity, finding.rule)
+    return Rule(finding.rule, finding.severity, finding.rule, RuleKind.CONTRACT)
 
 
 def _builds(merged: dict[str, Any]) -> BuildResult | None:

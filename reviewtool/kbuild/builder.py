@@ -26,7 +26,7 @@ from pathlib import Path
 
 from reviewtool import proc
 from reviewtool.errors import InputError, ToolchainError
-from reviewtool.findings import Finding, Rule, Severity
+from reviewtool.findings import BuildFacts, Finding, Rule, RuleKind, Severity
 from reviewtool.git import TreeState, Workspace, choose_base
 from reviewtool.intake.series import Series
 from reviewtool.kbuild.arches import Arch, arches, resolve_arch
@@ -613,7 +613,9 @@ def _cell(
     )
 
 
-BUILD_RULE = Rule("build", Severity.WARNING, "a patch adds a compiler warning or error")
+BUILD_RULE = Rule(
+    "build", Severity.WARNING, "a patch adds a compiler warning or error", RuleKind.BUILD
+)
 
 
 def build_findings(result: BuildResult) -> list[Finding]:
@@ -627,13 +629,19 @@ def build_findings(result: BuildResult) -> list[Finding]:
                     rule="build",
                     severity=Severity.ERROR if diagnostic.severity == "error" else Severity.WARNING,
                     message=f"{cell.arch} ({cell.toolchain}): {diagnostic.severity}: "
-                    f"{diagnostic.message}{flag}; reproduce: {cell.command}",
+                    f"{diagnostic.message}{flag}",
                     patch=cell.patch,
                     path=diagnostic.path,
                     line=diagnostic.line,
                     column=diagnostic.column or None,
                     function=diagnostic.function or None,
                     key="|".join((cell.arch, *diagnostic.identity)),
+                    build=BuildFacts(
+                        arch=cell.arch,
+                        toolchain=cell.toolchain,
+                        diagnostic=diagnostic.identity,
+                        reproduce=cell.command,
+                    ),
                 )
             )
     return findings

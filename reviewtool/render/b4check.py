@@ -14,7 +14,7 @@ import json
 
 from reviewtool.findings import Finding, Severity
 from reviewtool.integrations.b4check import PatchCheck, locate
-from reviewtool.render.common import plural
+from reviewtool.render.common import full_message, plural
 from reviewtool.render.terse import LEVELS, one_line
 
 TOOL = "reviewtool"
@@ -69,7 +69,7 @@ def _ordered(check: PatchCheck) -> list[Finding]:
 
 def _detail(check: PatchCheck, finding: Finding) -> dict[str, str]:
     level = LEVELS[finding.severity]
-    message = f"{level}: {one_line(finding.message)} [{finding.rule}]"
+    message = f"{level}: {one_line(full_message(finding))} [{finding.rule}]"
     entry = {"status": _STATUS[finding.severity]}
     if check.scope == "series":
         label = (

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from reviewtool.findings import Finding, Severity
-from reviewtool.render.common import json_safe, patch_label, unique_fingerprints
+from reviewtool.render.common import full_message, json_safe, patch_label, unique_fingerprints
 from reviewtool.report import Report
 
 SEVERITIES = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.NOTE: "info"}
@@ -40,9 +40,9 @@ def to_list(report: Report) -> list[dict[str, Any]]:
 def _issue(report: Report, finding: Finding, fingerprint: str, fallback: str) -> dict[str, Any]:
     label = patch_label(report, finding.patch)
     return {
-        "description": f"{label}: {finding.message}"
+        "description": f"{label}: {full_message(finding)}"
         if finding.patch is not None
-        else finding.message,
+        else full_message(finding),
         "check_name": finding.rule,
         "fingerprint": fingerprint,
         "severity": SEVERITIES[finding.severity],

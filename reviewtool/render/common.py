@@ -34,6 +34,14 @@ def place(finding: Finding) -> str:
     return f"{finding.path}:{finding.line}" if finding.line else finding.path
 
 
+def full_message(finding: Finding) -> str:
+    """The message with what a one-line format would otherwise lose: a build finding's
+    reproduce command."""
+    if finding.build is not None and finding.build.reproduce:
+        return f"{finding.message}; reproduce: {finding.build.reproduce}"
+    return finding.message
+
+
 def patch_label(report: Report, number: int | None) -> str:
     if number is None:
         return "series"

@@ -25,7 +25,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from reviewtool.findings import Finding, Severity
+from reviewtool.findings import Finding, RuleKind, Severity
 from reviewtool.integrations.inbox import is_message_id, message_url
 from reviewtool.render.common import patch_label, plural, visible
 
@@ -295,12 +295,7 @@ def _tested(report: Report, options: RenderOptions, reply: _Reply) -> list[str]:
 
 
 def _rules_tested(report: Report) -> str:
-    contract = {a.rule.id for a in report.tree.audits} if report.tree is not None else set()
-    series_rules = sum(
-        1
-        for r in report.rules
-        if r.id not in contract and r.id != "build" and not r.id.startswith(("apply-", "tree-"))
-    )
+    series_rules = sum(1 for r in report.rules if r.kind is RuleKind.SERIES)
     text = f"{series_rules} series rules"
     if report.tree is not None:
         ids = ", ".join(a.rule.id for a in report.tree.audits) or "none applied"
@@ -371,31 +366,28 @@ def _finding(report: Report, finding: Finding) -> list[str]:
             place += f":{finding.column}"
     head = f">> {place + ': ' if place else ''}{finding.severity.value}: {finding.rule}:"
     lines = [head]
-    message = finding.message
-    command = ""
-    if finding.rule == "build" and "; reproduce: " in message:
-        message, command = message.split("; reproduce: ", 1)
-    lines += _wrap(message, "   ")
+    lines += _wrap(finding.message, "   ")
     lines += _diagnostics(report, finding)
     lines += _evidence(finding)
     lines += _code(report, finding)
-    if command:
-        lines += ["", "   reproduce:", f"     {command}"]
+    if finding.build is not None and finding.build.reproduce:
+        lines += ["", "   reproduce:", f"     {finding.build.reproduce}"]
     return lines
 
 
 def _diagnostics(report: Report, finding: Finding) -> list[str]:
     """For a build finding, the compiler's own diagnostic line(s) it came from."""
-    if finding.rule != "build" or report.builds is None:
+    facts = finding.build
+    if facts is None or report.builds is None:
         return []
     lines = []
     for cell in report.builds.cells:
-        if cell.patch != finding.patch:
+        if (cell.patch, cell.arch) != (finding.patch, facts.arch):
             continue
         for diagnostic in cell.new_diagnostics:
             if (diagnostic.path, diagnostic.line) != (finding.path, finding.line):
                 continue
-            if diagnostic.message not in finding.message or cell.arch not in finding.message:
+            if diagnostic.identity != facts.diagnostic:
                 continue
             column = f"{diagnostic.column}:" if diagnostic.column else ""
             flag = f" [{diagnostic.flag}]" if diagnostic.flag else ""
@@ -532,11 +524,5 @@ def _reproduce(report: Report, options: RenderOptions, reply: _Reply) -> list[st
     else:
         audit.append("series.mbox")
     commands.append(" ".join(audit))
-    commands += [c for f in reply.findings if (c := _build_command(f))]
+    commands += [f.build.reproduce for f in reply.findings if f.build and f.build.reproduce]
     return ["To reproduce:", "", *(f"        {c}" for c in dict.fromkeys(commands))]
-
-
-def _build_command(finding: Finding) -> str:
-    if finding.rule != "build" or "; reproduce: " not in finding.message:
-        return ""
-    return finding.message.split("; reproduce: ", 1)[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from reviewtool.findings import Finding
+from reviewtool.findings import finding_to_dict
 from reviewtool.intake.patch import FileChange, Patch
 from reviewtool.render.common import json_safe
 from reviewtool.report import SCHEMA_VERSION, Report
@@ -200,7 +200,7 @@ def _series_report(report: Report) -> dict[str, Any]:
                 for s in series.skipped
             ],
         },
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": [finding_to_dict(f) for f in report.findings],
         "summary": {severity.value: count for severity, count in counts.items()},
     }
 
@@ -250,22 +250,4 @@ def _file(change: FileChange) -> dict[str, Any]:
         "added": change.added,
         "removed": change.removed,
         "binary": change.binary,
-    }
-
-
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule": finding.rule,
-        "severity": finding.severity.value,
-        "message": finding.message,
-        "patch": finding.patch,
-        "path": finding.path,
-        "line": finding.line,
-        "column": finding.column,
-        "function": finding.function,
-        "fingerprint": finding.fingerprint,
-        "key": finding.key,
-        "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
-        "context": [{"path": c.path, "line": c.line, "text": c.note} for c in finding.context],
-        "related": [{"path": r.path, "line": r.line, "note": r.note} for r in finding.related],
     }

@@ -16,6 +16,7 @@ from reviewtool.findings import Finding, Severity
 from reviewtool.render import RenderOptions
 from reviewtool.render.common import (
     build_lines,
+    full_message,
     headline,
     patch_label,
     place,
@@ -253,7 +254,7 @@ def _item(finding: Finding) -> str:
     where_text = f" `{_code(where)}`" if where else ""
     text = (
         f"- {_ICONS[finding.severity.value]} **{finding.rule}**{where_text}: "
-        f"{_inline(finding.message)}"
+        f"{_inline(full_message(finding))}"
     )
     steps = [f"  - `{_code(f'{e.path}:{e.line}')}` {_inline(e.note)}" for e in finding.evidence]
     steps += [

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from reviewtool.findings import Finding, Severity
-from reviewtool.render.common import json_safe, unique_fingerprints
+from reviewtool.render.common import full_message, json_safe, unique_fingerprints
 from reviewtool.report import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -58,7 +58,7 @@ def _result(finding: Finding, fingerprint: str, rule_ids: list[str]) -> dict[str
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "level": _LEVELS[finding.severity],
-        "message": {"text": finding.message},
+        "message": {"text": full_message(finding)},
         "partialFingerprints": {"reviewtool/v1": fingerprint},
         "properties": {"patch": finding.patch},
     }

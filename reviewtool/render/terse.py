@@ -15,6 +15,7 @@ import re
 
 from reviewtool.findings import Finding, Severity
 from reviewtool.integrations.b4check import PatchCheck, locate
+from reviewtool.render.common import full_message
 
 LEVELS = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.NOTE: "CHECK"}
 
@@ -49,7 +50,7 @@ def _line(number: int, finding: Finding, check: PatchCheck, showfile: bool) -> s
         label = f"{one_line(finding.path)}:{finding.line}: "
     if check.scope == "series" and finding.patch is not None:
         label = f"[{finding.patch}/{check.report.series.expected}] {label}"
-    message = one_line(finding.message)
+    message = one_line(full_message(finding))
     return f"{where}: {LEVELS[finding.severity]}: {label}{message} [{finding.rule}]"
 
 

@@ -7,6 +7,7 @@ import io
 from reviewtool.render import RenderOptions
 from reviewtool.render.common import (
     build_lines,
+    full_message,
     headline,
     patch_label,
     place,
@@ -48,7 +49,7 @@ def _plain(report: Report) -> str:
         where = place(finding)
         lines.append(
             f"  {finding.severity.value:<7} {patch_label(report, finding.patch):<7} "
-            f"{finding.rule}: {finding.message}" + (f" [{where}]" if where else "")
+            f"{finding.rule}: {full_message(finding)}" + (f" [{where}]" if where else "")
         )
         lines += [f"      {e.path}:{e.line}: {e.note}" for e in finding.evidence]
         lines += [f"      also {r.path}:{r.line}: {r.note}" for r in finding.related]
@@ -99,7 +100,7 @@ def _rich(report: Report, options: RenderOptions) -> str:
                 patch_label(report, finding.patch),
                 finding.rule,
                 _escape(place(finding)),
-                _escape(finding.message),
+                _escape(full_message(finding)),
             )
         console.print(table)
     return buffer.getvalue()

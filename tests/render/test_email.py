@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool.findings import Finding, Location, Severity
+from reviewtool.findings import BuildFacts, Finding, Location, Severity
 from reviewtool.intake.mail import Source
 from reviewtool.render import RenderOptions, render
 from reviewtool.render.email import diff_excerpt, reply_subject
@@ -288,8 +288,8 @@ def test_build_and_call_site_findings_show_their_evidence() -> None:
                       base_source="base-commit", applied=())  # fmt: skip
     build = Finding(
         rule="build", severity=Severity.WARNING, patch=2, path=diagnostic.path, line=92,
-        column=7, message=f"arm64 (gcc): warning: unused variable 'x' [-Wunused-variable]; "
-        f"reproduce: {command}",
+        column=7, message="arm64 (gcc): warning: unused variable 'x' [-Wunused-variable]",
+        build=BuildFacts("arm64", "gcc", diagnostic.identity, command),
     )  # fmt: skip
     site = Finding(
         rule="pte-marker", severity=Severity.WARNING, patch=3, path="mm/walk.c", line=40,
