@@ -64,7 +64,7 @@ print(json.dumps({"seconds": seconds,
 """
 
 
-def _env(code: Path | None) -> dict[str, str]:
+def code_env(code: Path | None) -> dict[str, str]:
     """The environment that runs `code` (a source directory) instead of the installed package."""
     env = dict(os.environ)
     if code is not None:
@@ -88,7 +88,7 @@ def audit_child(
         check=True,
         capture_output=True,
         text=True,
-        env=_env(code),
+        env=code_env(code),
         cwd=code,  # `-c` puts the working directory first on sys.path
     ).stdout
     data: dict[str, Any] = json.loads(out)
@@ -222,7 +222,7 @@ def section_61(tree: Path, baseline: Path | None = None, repeat: int = 3) -> Non
 
 def rfc_audit(tree: Path, series: Path, cache: str, code: Path | None = None) -> float:
     """Wall time of the whole `reviewtool audit --tree` of the series, in a fresh process."""
-    env = dict(_env(code), XDG_CACHE_HOME=cache)
+    env = dict(code_env(code), XDG_CACHE_HOME=cache)
     start = time.perf_counter()
     subprocess.run(
         [

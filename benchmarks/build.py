@@ -2,6 +2,7 @@
 """Per-patch cross-build figures on a real tree: the incremental engine against the naive way.
 
     python3 benchmarks/build.py --tree61 LINUX_6_1_GIT_TREE [--patches 3]
+        [--series MBOX --arch LIST [--baseline REV] [--repeat N]] [--skip-matrix]
 
 Makes a series of N patches, each adding a comment to arch/<arch>/mm/hugetlbpage.c of every
 architecture whose cross compiler is installed, then with a fresh cache:
@@ -9,18 +10,26 @@ architecture whose cross compiler is installed, then with a fresh cache:
   * the incremental time of each patch (all architectures),
 and, side by side on a sample (the last patch, each architecture), the naive way: a fresh
 O= directory per patch per architecture (defconfig, the config symbols, the object).
+
+With --series, `reviewtool audit MBOX --tree T --build --arch LIST` end to end (warm build
+cache), the time of the runs and how many times each run applied the series' patches (from
+the `-v` log); with --baseline REV, the code of that commit runs alternately with the current
+code and the ratio of the medians is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from audit import HERE, code_env, export, side_by_side  # benchmarks/audit.py
 
 from reviewtool.intake.mail import Source, read_sources
 from reviewtool.intake.series import build_series as assemble
@@ -100,15 +109,53 @@ def naive(tree: Path, name: str, work: Path) -> float:
     return seconds
 
 
+def tree_and_build(tree: Path, series: Path, arch: str, baseline: Path | None, repeat: int) -> None:
+    """`audit --tree --build` end to end: seconds and patch applications per run."""
+    applications: dict[str, int] = {}
+
+    def measure(code: Path | None) -> float:
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "reviewtool", "-v", "audit", str(series), "--tree", str(tree),
+             "--build", "--arch", arch, "--format", "json", "--fail-on", "never"],
+            check=False, capture_output=True, text=True, env=code_env(code), cwd=code or HERE,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"audit failed: {result.stderr.strip().splitlines()[-1:]}")
+        applied = len(re.findall(r"patch \d+: (?:ok|fuzzy|failed) \(", result.stderr))
+        applications["baseline" if code else "current"] = applied
+        return seconds
+
+    print(f"audit --tree --build on {series.name}, --arch {arch}, warm cache:")
+    measure(None)  # warms the build cache
+    side_by_side("end to end", measure, baseline, repeat)
+    print(
+        "  patch applications per run: "
+        + ", ".join(f"{who} {count}" for who, count in applications.items())
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree61", type=Path, default=os.environ.get("REVIEWTOOL_LINUX61_TREE"))
     parser.add_argument("--patches", type=int, default=3)
+    parser.add_argument("--series", type=Path, help="also time audit --tree --build on it")
+    parser.add_argument("--arch", default="arm64,s390", help="architectures for --series")
+    parser.add_argument("--baseline", metavar="REV", help="run this commit's code side by side")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per side-by-side figure")
+    parser.add_argument("--skip-matrix", action="store_true", help="only the --series figures")
     args = parser.parse_args()
     if not args.tree61:
         print("build.py: give --tree61 (or REVIEWTOOL_LINUX61_TREE)", file=sys.stderr)
         return 2
     tree: Path = args.tree61
+    if args.series:
+        with tempfile.TemporaryDirectory() as exported:
+            baseline = export(HERE.parent, args.baseline, Path(exported)) if args.baseline else None
+            tree_and_build(tree, args.series.resolve(), args.arch, baseline, args.repeat)
+        if args.skip_matrix:
+            return 0
     available = [
         a.name
         for a in arches().values()

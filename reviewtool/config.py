@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewtool import proc
 from reviewtool.errors import InputError
+from reviewtool.git import run_git
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class Settings:
 
 def load(repo: Path) -> Settings:
     """The reviewtool.* settings that apply in repo."""
-    result = proc.run(
-        ["git", "config", "-z", "--get-regexp", r"^reviewtool\."], cwd=repo, check=False
-    )
+    result = run_git("config", "-z", "--get-regexp", r"^reviewtool\.", cwd=repo, check=False)
     if result.returncode not in (0, 1):  # 1: no such key
         first = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"git config: {first[0] if first else 'cannot read the configuration'}")

@@ -6,6 +6,10 @@ store are only ever read. Each patch is applied to a private index with `git app
 (no checkout: a kernel checkout alone costs seconds) and committed with the patch's author,
 date and message, so every later stage can look at the tree after patch k. The directory is
 removed on success, on error and on Ctrl-C.
+
+Every git command reviewtool runs goes through `run_git()` (and `BlobReader`), with one way
+of building git's environment (`environment()`) and under the run's deadline (reviewtool.proc).
+GitPython opens and validates repositories and creates the private one.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from reviewtool import proc
-from reviewtool.errors import ApplyError, InputError
+from reviewtool.errors import ApplyError, InputError, ToolchainError
 
 if TYPE_CHECKING:
     import git
@@ -37,10 +41,66 @@ _MISSING = re.compile(
 )
 _ALREADY = re.compile(r"^error: (.+): already exists in index$", re.MULTILINE)
 
+# What points git at a repository. git sets them when it runs a hook; a command on another
+# repository (the private one, the build checkout) must not inherit them.
+LOCATION_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_PREFIX",
+)
+
+
+def forget_location() -> None:
+    """Drop the variables git set for the repository that runs us (a hook): from here on,
+    every git command names its repository."""
+    for variable in LOCATION_VARIABLES:
+        os.environ.pop(variable, None)
+
+
+def environment(
+    *,
+    git_dir: Path | None = None,
+    index: Path | None = None,
+    work_tree: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """git's environment: the caller's, less every variable that points git at a repository
+    (every command names its own: the user's by its directory, ours by git_dir), plus what this
+    command needs."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
+    if git_dir is not None:
+        env["GIT_DIR"] = str(git_dir)
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
+    if work_tree is not None:
+        env["GIT_WORK_TREE"] = str(work_tree)
+    env.update(extra or {})
+    return env
+
+
+def run_git(
+    *args: str,
+    cwd: Path | None = None,
+    git_dir: Path | None = None,
+    index: Path | None = None,
+    work_tree: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    check: bool = True,
+) -> proc.Completed:
+    """Run one git command: in cwd (a repository of the user's), or on git_dir (ours)."""
+    env = environment(git_dir=git_dir, index=index, work_tree=work_tree, extra=extra_env)
+    return proc.run(["git", *args], cwd=cwd, input=input, env=env, check=check)
+
 
 @dataclass(frozen=True)
 class HunkFailure:
-    """One hunk that did not apply, and why."""
+    """One hunk that did not apply (or not cleanly), and why."""
 
     path: str
     hunk: int  # 1-based index within the file; 0 when the whole file failed
@@ -62,6 +122,9 @@ class Applied:
     commit: str
     changed: tuple[str, ...]
     failures: tuple[HunkFailure, ...] = field(default=())
+    # For a `fuzzy` patch: the hunks that did not apply cleanly on their own, which `method`
+    # (3-way merge or reduced context) was needed for.
+    assisted: tuple[HunkFailure, ...] = field(default=())
 
     @property
     def failed_files(self) -> tuple[str, ...]:
@@ -90,7 +153,6 @@ class Workspace:
         self.tree = tree
         self.work_dir = work_dir  # where the temporary repository goes (None: the temp dir)
         self._temp: Path | None = None
-        self._repo: git.Repo | None = None
         self._user_repo: git.Repo | None = None
 
     def __enter__(self) -> Workspace:
@@ -104,8 +166,10 @@ class Workspace:
         objects = Path(user.common_dir) / "objects"
         self._temp = Path(tempfile.mkdtemp(prefix="reviewtool-", dir=self.work_dir))
         try:
+            # Made by git with our own environment: GitPython's init would follow a GIT_DIR
+            # set by a hook to the user's repository.
             bare = self._temp / "repo.git"
-            self._repo = git.Repo.init(bare, bare=True)
+            run_git("init", "-q", "--bare", str(bare), git_dir=bare)
             alternates = bare / "objects" / "info" / "alternates"
             alternates.write_text(f"{objects.resolve()}\n", encoding="utf-8")
         except BaseException:
@@ -122,21 +186,18 @@ class Workspace:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        for repo in (self._repo, self._user_repo):
-            if repo is not None:
-                repo.close()
+        if self._user_repo is not None:
+            self._user_repo.close()
+            self._user_repo = None
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
             self._temp = None
 
     @property
-    def repo(self) -> git.Repo:
-        assert self._repo is not None, "use Workspace as a context manager"
-        return self._repo
-
-    @property
     def git_dir(self) -> Path:
-        return Path(self.repo.git_dir)
+        """The private repository."""
+        assert self._temp is not None, "use Workspace as a context manager"
+        return self._temp / "repo.git"
 
     def git(
         self,
@@ -146,14 +207,16 @@ class Workspace:
         index: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> proc.Completed:
-        env = dict(os.environ)
-        env.update(extra_env or {})
-        env["GIT_DIR"] = str(self.git_dir)
-        env.pop("GIT_WORK_TREE", None)
-        if index:
-            assert self._temp is not None
-            env["GIT_INDEX_FILE"] = str(self._temp / "index")
-        return proc.run(["git", *args], input=input, env=env, check=check)
+        """A git command on the private repository (index: with its private index)."""
+        assert self._temp is not None, "use Workspace as a context manager"
+        return run_git(
+            *args,
+            git_dir=self.git_dir,
+            index=self._temp / "index" if index else None,
+            extra_env=extra_env,
+            input=input,
+            check=check,
+        )
 
     def blobs(self) -> BlobReader:
         """A persistent `git cat-file --batch` on the private repository."""
@@ -162,10 +225,11 @@ class Workspace:
     def resolve(self, rev: str) -> str | None:
         """The commit id rev names in the user's tree, or None."""
         assert self._user_repo is not None
-        result = proc.run(
-            ["git", "-C", str(self.tree), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        result = run_git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+            cwd=self.tree,
             check=False,
-        )
+        )  # fmt: skip
         return result.stdout.decode().strip() if result.returncode == 0 else None
 
     def blob_ids(self, commit: str, paths: Sequence[str]) -> dict[str, str]:
@@ -216,13 +280,17 @@ class Workspace:
             ("fuzzy", "3-way merge", ["--3way"]),
             ("fuzzy", "reduced context (-C1)", ["-C1"]),
         ]
+        assisted: tuple[HunkFailure, ...] = ()
         for status, method, options in attempts:
             result = self.git(
                 "apply", "--cached", *options, "-", input=diff, check=False, index=True
             )
             if result.returncode == 0:
-                return Applied(patch.number, status, method, self._commit(patch, parent), changed)
+                commit = self._commit(patch, parent)
+                return Applied(patch.number, status, method, commit, changed, (), assisted)
             self._reset_index(parent)  # undo a conflicted 3-way attempt
+            if not options:
+                assisted = self._unclean_hunks(patch)
         failures = self._apply_hunks(patch, parent)
         return Applied(
             patch.number,
@@ -232,6 +300,19 @@ class Workspace:
             changed,
             tuple(failures),
         )
+
+    def _unclean_hunks(self, patch: Patch) -> tuple[HunkFailure, ...]:
+        """The hunks that do not apply cleanly on their own to the index as it is (the
+        parent's), and why: what a 3-way merge or reduced context will have to do."""
+        unclean = []
+        for path, number, line, text in _split_hunks(patch.diff_text):
+            data = text.encode("utf-8", "surrogateescape")
+            result = self.git(
+                "apply", "--cached", "--check", "-", input=data, check=False, index=True
+            )
+            if result.returncode != 0:
+                unclean.append(HunkFailure(path, number, line, _reason(result.stderr)))
+        return tuple(unclean)
 
     def _apply_hunks(self, patch: Patch, parent: str) -> list[HunkFailure]:
         """Apply what applies hunk by hunk, and say exactly which hunks do not and why."""
@@ -270,20 +351,22 @@ class BlobReader:
     """Reads `commit:path` blobs through one long-running `git cat-file --batch`."""
 
     def __init__(self, git_dir: Path) -> None:
-        import subprocess
-
-        self._process = subprocess.Popen(
-            ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        self._process = proc.start(["git", "cat-file", "--batch"], env=environment(git_dir=git_dir))
 
     def read(self, commit: str, path: str) -> tuple[str, bytes] | None:
         """(blob id, content) of path at commit, or None when absent or not a file."""
         assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.write(f"{commit}:{path}\n".encode())
-        self._process.stdin.flush()
-        header = self._process.stdout.readline().decode().split()
+        proc.check_deadline()
+        try:
+            self._process.stdin.write(f"{commit}:{path}\n".encode())
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        except BrokenPipeError:
+            line = b""
+        if not line:  # killed by the deadline, or gone
+            proc.check_deadline()
+            raise ToolchainError("git cat-file --batch stopped answering")
+        header = line.decode().split()
         if len(header) != 3:
             return None
         blob, kind, size = header
@@ -291,16 +374,14 @@ class BlobReader:
         self._process.stdout.read(1)
         return (blob, content) if kind == "blob" else None
 
-    def close(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        self._process.wait(timeout=10)
+    def close(self, kill: bool = False) -> None:
+        proc.stop(self._process, kill=kill)
 
     def __enter__(self) -> BlobReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._process.kill() if self._process.poll() is None and exc[0] else self.close()
+        self.close(kill=exc[0] is not None)
 
 
 def _unsafe_failures(patch: Patch) -> tuple[HunkFailure, ...]:
@@ -414,3 +495,63 @@ def choose_base(workspace: Workspace, base_option: str | None, series_base: str)
             raise InputError(f"{workspace.tree}: the tree has no commits")
         base, source = head, "HEAD"
     return base, source
+
+
+class AppliedSeries:
+    """The series applied on its base, once per run, in one private repository: what the tree
+    audit and the builds share. Patches are applied in a background thread (BackgroundApply),
+    so the audit of state k overlaps applying patch k+1.
+
+    Use as a context manager: leaving it stops the thread and removes the repository.
+    """
+
+    def __init__(
+        self,
+        tree: Path,
+        patches: Sequence[Patch],
+        *,
+        base: str | None,
+        series_base: str,
+        strict: bool = False,
+        work_dir: Path | None = None,
+    ) -> None:
+        self.tree = tree
+        self.workspace = Workspace(tree, work_dir)
+        self._patches = patches
+        self._base_option = base
+        self._series_base = series_base
+        self._strict = strict
+        self.base = ""
+        self.base_source = ""
+        self._applier: BackgroundApply | None = None
+
+    def __enter__(self) -> AppliedSeries:
+        self.workspace.__enter__()
+        try:
+            self.base, self.base_source = choose_base(
+                self.workspace, self._base_option, self._series_base
+            )
+            self._applier = BackgroundApply(
+                self.workspace, self._patches, self.base, self._strict
+            ).__enter__()
+        except BaseException:
+            self.workspace.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._applier is not None:
+                self._applier.__exit__(*exc)
+        finally:
+            self.workspace.__exit__(None, None, None)
+
+    def results(self) -> Iterator[Applied]:
+        """Each patch's result in order, as soon as it is applied (re-iterable)."""
+        assert self._applier is not None, "use AppliedSeries as a context manager"
+        return self._applier.results()
+
+    def state(self) -> TreeState:
+        """The tree state once every patch is applied."""
+        assert self._applier is not None, "use AppliedSeries as a context manager"
+        return TreeState(str(self.tree), self.base, self.base_source, self._applier.all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 import time
@@ -111,6 +112,55 @@ def run(
     if check and result.returncode != 0:
         raise CalledProcessError(result)
     return result
+
+
+def start(
+    cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A long-running command that talks over pipes (`git cat-file --batch`). It is killed
+    with every other command when the deadline expires; stop() it when done."""
+    check_deadline()
+    try:
+        process = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+        )
+    except FileNotFoundError as error:
+        raise ToolchainError(f"{cmd[0]}: not found; is it installed?") from error
+    with _running_lock:
+        _running.add(process)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
+    """End a command start() began: close its input and wait (kill: at once)."""
+    try:
+        if kill:
+            _kill_group(process)
+        else:
+            if process.stdin is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    process.stdin.close()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+    finally:
+        with _running_lock:
+            _running.discard(process)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+def check_deadline() -> None:
+    """Raise DeadlineExceeded when the run's deadline has passed."""
+    if _deadline.at is not None and time.monotonic() >= _deadline.at:
+        raise _expired()
 
 
 def _limit(timeout: float | None) -> tuple[float | None, bool]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reviewtool.analysis.checks import RULES, check_series
 from reviewtool.intake.mail import Source, read_sources
-from reviewtool.intake.series import build_series
+from reviewtool.intake.series import Series, build_series
 from reviewtool.report import Report, make_report
 
 if TYPE_CHECKING:
     from reviewtool.analysis.treeaudit import TreeOptions
+    from reviewtool.git import AppliedSeries
     from reviewtool.kbuild.builder import BuildOptions
 
 log = logging.getLogger(__name__)
@@ -40,26 +42,54 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
     findings = check_series(series, skip=options.skip_rules) if options.checks else []
     log.info("series checks: %d findings", len(findings))
     rules = tuple(RULES.values())
-    tree = None
-    if options.tree is not None:
-        from reviewtool.analysis.treeaudit import (
-            TREE_RULES,
-            audit_tree,
-            contract_rule,
-            tree_findings,
-        )
+    tree = builds = None
+    with _applied_once(series, options) as applied:
+        if options.tree is not None:
+            from reviewtool.analysis.treeaudit import (
+                TREE_RULES,
+                audit_tree,
+                contract_rule,
+                tree_findings,
+            )
 
-        tree = audit_tree(series, options.tree)
-        findings += tree_findings(tree)
-        rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
-    builds = None
-    if options.build is not None:
-        from reviewtool.kbuild.builder import BUILD_RULE, build_findings
-        from reviewtool.kbuild.builder import build_series as run_builds
+            tree = audit_tree(series, options.tree, applied)
+            findings += tree_findings(tree)
+            rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
+        if options.build is not None:
+            from reviewtool.kbuild.builder import BUILD_RULE, build_findings
+            from reviewtool.kbuild.builder import build_series as run_builds
 
-        builds = run_builds(series, options.build)
-        findings += build_findings(builds)
-        rules += (BUILD_RULE,)
+            shared = options.tree is None or _same_tree(options.tree, options.build)
+            builds = run_builds(series, options.build, applied=applied if shared else None)
+            findings += build_findings(builds)
+            rules += (BUILD_RULE,)
     return make_report(
         tuple(source.name for source in sources), series, findings, rules, tree, builds
     )
+
+
+@contextlib.contextmanager
+def _applied_once(series: Series, options: AuditOptions) -> Iterator[AppliedSeries | None]:
+    """The series applied to the tree once for the whole run: the tree audit and the builds
+    read the same private repository and the same commits (None: neither was asked for)."""
+    tree, build = options.tree, options.build
+    if tree is None and build is None:
+        yield None
+        return
+    from reviewtool.git import AppliedSeries
+
+    chosen = tree or build
+    assert chosen is not None
+    with AppliedSeries(
+        chosen.tree,
+        series.patches,
+        base=chosen.base,
+        series_base=series.base_commit,
+        strict=tree.strict_apply if tree is not None else False,
+        work_dir=chosen.work_dir,
+    ) as applied:
+        yield applied
+
+
+def _same_tree(tree: TreeOptions, build: BuildOptions) -> bool:
+    return (tree.tree.resolve(), tree.base) == (build.tree.resolve(), build.base)

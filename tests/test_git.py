@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reviewtool.analysis.treeaudit import TreeOptions
-from reviewtool.errors import ApplyError
-from reviewtool.git import Workspace
+from reviewtool.errors import ApplyError, ToolchainError
+from reviewtool.git import Workspace, environment
 from reviewtool.intake.mail import Source
 from reviewtool.review import AuditOptions, run
 from tests.conftest import FIXTURES
@@ -149,3 +149,76 @@ def test_not_a_git_tree(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="not a git tree"):
         _audit(tmp_path)
+
+
+def test_fuzzy_apply_names_the_hunks_that_needed_help(user_tree: Path, private_tmp: Path) -> None:
+    # Move the tree on in a context line of patch 2's first hunk only: the patch no longer
+    # applies cleanly, but a 3-way merge does it.
+    source = user_tree / "mm" / "pgtable_demo.c"
+    git(user_tree, "stash", "-q")
+    old = "\t\tif (!pte_demo_is_swap(pte))\n\t\t\tcontinue;\n"
+    assert source.read_text().count(old) == 1
+    source.write_text(
+        source.read_text().replace(
+            old, "\t\tif (!pte_demo_is_swap(pte)) /* moved */\n\t\t\tcontinue;\n"
+        )
+    )
+    git(user_tree, "commit", "-qam", "change a context line of patch 2")
+    git(user_tree, "stash", "pop", "-q")
+    report = _audit(user_tree, base="HEAD", rules=(str(FIXTURES / "demo" / "pte-demo.toml"),))
+    applied = report.tree.state.applied  # type: ignore[attr-defined]
+    assert [a.status for a in applied] == ["ok", "fuzzy", "ok"]
+    fuzzy = applied[1]
+    assert fuzzy.method == "3-way merge"
+    assert [(h.path, h.hunk, h.line) for h in fuzzy.assisted] == [("mm/pgtable_demo.c", 1, 22)]
+    assert "context does not match" in fuzzy.assisted[0].reason
+    (finding,) = [f for f in report.findings if f.rule == "apply-fuzzy"]  # type: ignore[attr-defined]
+    assert finding.patch == 2 and (finding.path, finding.line) == ("mm/pgtable_demo.c", 22)
+    assert finding.message.startswith(
+        "applied by 3-way merge, not cleanly: mm/pgtable_demo.c hunk 1 (@@ -22 @@): "
+    )
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_private_repository_ignores_the_callers_git_location(
+    user_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git sets these when it runs a hook; the private repository must not follow them.
+    elsewhere = tmp_path / "elsewhere"
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    monkeypatch.setenv("GIT_DIR", str(elsewhere / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(elsewhere / ".git" / "index"))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(elsewhere / ".git" / "objects"))
+    env = environment(git_dir=tmp_path / "ours.git", index=tmp_path / "index")
+    assert env is not None
+    assert env["GIT_DIR"] == str(tmp_path / "ours.git")
+    assert env["GIT_INDEX_FILE"] == str(tmp_path / "index")
+    assert "GIT_OBJECT_DIRECTORY" not in env
+    assert not {"GIT_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"} & set(environment())
+    with Workspace(user_tree) as workspace:
+        head = workspace.resolve("HEAD")
+        assert head is not None
+        tree = workspace.git("rev-parse", f"{head}^{{tree}}").stdout.decode().strip()
+        with workspace.blobs() as blobs:
+            found = blobs.read(head, "mm/Makefile")
+        assert found is not None and len(tree) == 40
+
+
+def test_blob_reader_obeys_the_run_deadline(user_tree: Path) -> None:
+    import time
+
+    from reviewtool import proc
+    from reviewtool.errors import DeadlineExceeded
+
+    with Workspace(user_tree) as workspace:
+        head = workspace.resolve("HEAD")
+        assert head is not None
+        with proc.deadline(0.5), workspace.blobs() as blobs:
+            assert blobs.read(head, "mm/Makefile") is not None
+            time.sleep(0.6)
+            with pytest.raises(DeadlineExceeded):
+                blobs.read(head, "mm/Makefile")
+        with workspace.blobs() as blobs:
+            proc.kill_all()  # what an expired --timeout does to every command still running
+            with pytest.raises(ToolchainError, match="stopped answering"):
+                blobs.read(head, "mm/Makefile")

@@ -17,15 +17,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from reviewtool.analysis.csource import (
-    ParsedFile,
-    parse_file,
-)
+from reviewtool.analysis.csource import ParsedFile, names_pattern, parse_file
 from reviewtool.analysis.dataflow import FunctionAnalysis
 from reviewtool.analysis.returns import ResultSummary, summarise
 from reviewtool.analysis.rules import ContractRule
@@ -175,9 +171,7 @@ class Auditor:
             if not case.exists_if:
                 live.add(case.name)
                 continue
-            pattern = re.compile(
-                rb"\b(" + b"|".join(re.escape(n.encode()) for n in case.exists_if) + rb")\b"
-            )
+            pattern = names_pattern(frozenset(case.exists_if))
             if any(f.mentions(pattern) for f in parsed.values()):
                 live.add(case.name)
         return frozenset(live)

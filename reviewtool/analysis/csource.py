@@ -232,9 +232,7 @@ def textual_calls(
     if not wanted:
         return []
     masked = mask_comments_and_strings(source) if masked is None else masked
-    pattern = re.compile(
-        rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(wanted)) + rb")\s*\("
-    )
+    pattern = names_pattern(frozenset(wanted), rb"\s*\(")
     calls: list[TextualCall] = []
     macro_lines: set[int] | None = None
     line, counted = 1, 0
@@ -413,11 +411,14 @@ _CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 
 
 @functools.lru_cache(maxsize=256)
-def names_pattern(names: frozenset[str], after: bytes = rb"\b") -> re.Pattern[bytes]:
-    """`\b(name1|name2...)` followed by `after`: the one alternation of names every scan uses
-    (longest first, so that no name stops at a shorter one's prefix)."""
+def names_pattern(
+    names: frozenset[str], after: bytes = rb"\b", before: bytes = rb"\b"
+) -> re.Pattern[bytes]:
+    """`\b(name1|name2...)` between `before` and `after`: the one alternation of names every
+    scan uses (longest first, so that no name stops at a shorter one's prefix)."""
     ordered = sorted(names, key=lambda n: (-len(n), n))
-    return re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in ordered) + rb")" + after)
+    alternation = b"|".join(re.escape(n.encode()) for n in ordered)
+    return re.compile(before + rb"(" + alternation + rb")" + after)
 
 
 def _returns_values(function: tree_sitter.Node) -> bool:

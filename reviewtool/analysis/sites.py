@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from reviewtool.analysis.csource import names_pattern
 from reviewtool.analysis.csyntax import line_of, node_text
 from reviewtool.analysis.rules import ContractRule
 from reviewtool.analysis.typeinfo import parse_key
@@ -245,13 +246,11 @@ def substitute(path: str, bindings: Mapping[str, str]) -> str | None:
     names = set(parsed.root_names())
     if not names <= bindings.keys():
         return None
-    pattern = re.compile(
-        r"(?<![\w.>@])("
-        + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        + r")(?!\w)"
-    )
-    text = pattern.sub(lambda match: "\0" + match.group(1) + "\0", path)
-    result = re.sub(r"\0(\w+)\0", lambda match: bindings[match.group(1)], text)
+    # A parameter's name as a whole word, not a member (`->name`, `.name`) or a slot (`@name`).
+    pattern = names_pattern(frozenset(names), rb"(?!\w)", rb"(?<![\w.>@])")
+    text = pattern.sub(lambda match: b"\0" + match.group(1) + b"\0", path.encode())
+    marked = text.decode()
+    result = re.sub(r"\0(\w+)\0", lambda match: bindings[match.group(1)], marked)
     return normalize_key(result)
 
 

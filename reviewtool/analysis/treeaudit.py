@@ -7,7 +7,6 @@ which sites it made unhandled and which it resolved.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
@@ -18,21 +17,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewtool import proc
 from reviewtool.analysis.callsites import Auditor, Context, Coverage, StateAudit
-from reviewtool.analysis.csource import mask_comments_and_strings
+from reviewtool.analysis.csource import mask_comments_and_strings, names_pattern
 from reviewtool.analysis.rules import ContractRule, load_rule, rule_names
 from reviewtool.analysis.verdicts import CallSite, Cause
 from reviewtool.errors import ToolchainError
 from reviewtool.findings import Finding, Location, Rule, RuleKind, Severity
-from reviewtool.git import (
-    Applied,
-    BackgroundApply,
-    BlobReader,
-    TreeState,
-    Workspace,
-    choose_base,
-)
+from reviewtool.git import Applied, AppliedSeries, BlobReader, TreeState, Workspace
 from reviewtool.intake.series import Series
 from reviewtool.kbuild.kconfig import Kconfig, is_kconfig
 
@@ -99,11 +90,10 @@ class NameIndex:
     """Which files of the base mention each name: one `git grep -o -w` per batch of new names,
     remembered on disk by the base's tree id so later runs skip the search."""
 
-    def __init__(self, tree: Path, base: str, cache_dir: Path | None) -> None:
-        self.tree = tree
+    def __init__(self, workspace: Workspace, base: str, cache_dir: Path | None) -> None:
+        self.workspace = workspace
         self.base = base
-        tree_id = proc.run(["git", "-C", str(tree), "rev-parse", f"{base}^{{tree}}"])
-        self._tree_id = tree_id.stdout.decode().strip()
+        self._tree_id = workspace.git("rev-parse", f"{base}^{{tree}}").stdout.decode().strip()
         self.cache_dir = cache_dir
         self._cache_file = cache_dir / "grep" / f"{self._tree_id}.json" if cache_dir else None
         self._known: dict[str, list[str]] = self._load()
@@ -135,10 +125,10 @@ class NameIndex:
         return {path for name in names for path in self._known.get(name, [])}
 
     def _search(self, names: list[str]) -> None:
-        args = ["git", "-C", str(self.tree), "grep", "-o", "-w", "-I"]
+        args = ["grep", "-o", "-w", "-I"]
         for name in names:
             args += ["-e", name]
-        result = proc.run([*args, self.base, "--", "*.c", "*.h"], check=False)
+        result = self.workspace.git(*args, self.base, "--", "*.c", "*.h", check=False)
         if result.returncode not in (0, 1):
             raise ToolchainError(f"git grep failed: {result.stderr.decode().strip()}")
         found: dict[str, set[str]] = {name: set() for name in names}
@@ -176,20 +166,31 @@ def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
     return [r for r in rules if mentions(set(r.predicates) | set(r.forbidden))]
 
 
-def audit_tree(series: Series, options: TreeOptions) -> TreeAudit:
+def audit_tree(
+    series: Series, options: TreeOptions, applied: AppliedSeries | None = None
+) -> TreeAudit:
+    """Audit the contract rules over every state of the series: on `applied`, the series as
+    this run applied it (shared with the builds), or else on an application of its own."""
+    if applied is None:
+        with AppliedSeries(
+            options.tree,
+            series.patches,
+            base=options.base,
+            series_base=series.base_commit,
+            strict=options.strict_apply,
+            work_dir=options.work_dir,
+        ) as own:
+            return audit_tree(series, options, own)
     rules = choose_rules(series, options.rules)
-    with Workspace(options.tree, options.work_dir) as workspace:
-        base, source = choose_base(workspace, options.base, series.base_commit)
-        with BackgroundApply(workspace, series.patches, base, options.strict_apply) as applier:
-            index = NameIndex(options.tree, base, options.cache_dir)
-            with workspace.blobs() as blobs:
-                context = Context()
-                audits = tuple(
-                    _audit_rule(rule, workspace, base, applier.results(), index, blobs, context)
-                    for rule in rules
-                )
-            applied = applier.all()
-    return TreeAudit(TreeState(str(options.tree), base, source, applied), audits)
+    workspace, base = applied.workspace, applied.base
+    index = NameIndex(workspace, base, options.cache_dir)
+    with workspace.blobs() as blobs:
+        context = Context()
+        audits = tuple(
+            _audit_rule(rule, workspace, base, applied.results(), index, blobs, context)
+            for rule in rules
+        )
+    return TreeAudit(applied.state(), audits)
 
 
 class _Contents:
@@ -233,7 +234,7 @@ class _Contents:
         key = (found[0], names)
         if key not in self.mentioned:
             masked = self.masked(path) or b""
-            pattern = _names_pattern(names)
+            pattern = names_pattern(names)
             self.mentioned[key] = pattern.search(masked) is not None
         return self.mentioned[key]
 
@@ -245,11 +246,6 @@ class _Contents:
         if blob not in self.masked_by_blob:
             self.masked_by_blob[blob] = mask_comments_and_strings(content)
         return self.masked_by_blob[blob]
-
-
-@functools.lru_cache(maxsize=64)
-def _names_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
-    return re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
 
 
 def _audit_rule(
@@ -426,15 +422,7 @@ def tree_findings(audit: TreeAudit) -> list[Finding]:
                 )
             )
         if applied.status == "fuzzy":
-            findings.append(
-                Finding(
-                    rule="apply-fuzzy",
-                    severity=Severity.NOTE,
-                    message=f"applied by {applied.method}, not cleanly",
-                    patch=applied.number,
-                    key=applied.method,
-                )
-            )
+            findings.append(_fuzzy_finding(applied))
     partial = audit.state.partial_from
     if partial is not None and partial < len(audit.state.applied):
         findings.append(
@@ -450,6 +438,28 @@ def tree_findings(audit: TreeAudit) -> list[Finding]:
     for rule_audit in audit.audits:
         findings += _cause_findings(rule_audit)
     return findings
+
+
+def _fuzzy_finding(applied: Applied) -> Finding:
+    """A patch that applied only with help: which hunks needed it, how, and why."""
+    hunks = applied.assisted
+    message = f"applied by {applied.method}, not cleanly"
+    if hunks:
+        named = "; ".join(h.describe() for h in hunks)
+        message += f": {named}"
+    first = hunks[0] if hunks else None
+    return Finding(
+        rule="apply-fuzzy",
+        severity=Severity.NOTE,
+        message=message,
+        patch=applied.number,
+        path=first.path if first else None,
+        line=(first.line or None) if first else None,
+        key="|".join((applied.method, *(f"{h.path}#{h.hunk}" for h in hunks))),
+        evidence=tuple(
+            Location(h.path, h.line or None, f"hunk {h.hunk}: {h.reason}") for h in hunks
+        ),
+    )
 
 
 def _cause_findings(rule_audit: RuleAudit) -> list[Finding]:
@@ -530,7 +540,7 @@ def audit_revision(
         commit = workspace.resolve(rev)
         if commit is None:
             raise ToolchainError(f"{tree}: {rev} is not a commit")
-        index = NameIndex(tree, commit, cache_dir)
+        index = NameIndex(workspace, commit, cache_dir)
         results = []
         with workspace.blobs() as blobs:
             contents = _Contents(workspace, blobs)

@@ -109,13 +109,12 @@ class Scope:
 
 @functools.cache
 def _declarations() -> tree_sitter.QueryCursor:
-    """Every declaration in a body, found by tree-sitter rather than a Python walk."""
+    """Every declaration in a body: queries/declarations.scm."""
     import tree_sitter
 
-    from reviewtool.analysis.grammar import c_language
+    from reviewtool.analysis.grammar import load_query
 
-    query = tree_sitter.Query(c_language(), "(declaration) @declaration")
-    return tree_sitter.QueryCursor(query)
+    return tree_sitter.QueryCursor(load_query("declarations"))
 
 
 def _parameter_nodes(function: tree_sitter.Node) -> list[tree_sitter.Node]:

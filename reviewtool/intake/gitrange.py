@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewtool import proc
 from reviewtool.errors import InputError
+from reviewtool.git import run_git
 from reviewtool.intake.mail import Source
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _endpoints(repo: Path, spec: str) -> tuple[str, str]:
         start_rev, end_rev = left or "HEAD", right or "HEAD"
         end = _require_commit(repo, end_rev, spec)
         other = _require_commit(repo, start_rev, spec)
-        merge_base = proc.run(["git", "merge-base", other, end], cwd=repo, check=False)
+        merge_base = run_git("merge-base", other, end, cwd=repo, check=False)
         if merge_base.returncode != 0:
             raise InputError(f"{spec}: the two sides have no common ancestor")
         return merge_base.stdout.decode().strip(), end
@@ -119,11 +119,11 @@ def _endpoints(repo: Path, spec: str) -> tuple[str, str]:
 
 
 def _commit(repo: Path, rev: str) -> str | None:
-    result = proc.run(
-        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+    result = run_git(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
         cwd=repo,
         check=False,
-    )
+    )  # fmt: skip
     return result.stdout.decode().strip() if result.returncode == 0 else None
 
 
@@ -137,11 +137,10 @@ def _require_commit(repo: Path, rev: str, spec: str) -> str:
 
 def _linear_commits(repo: Path, spec: str, start: str, end: str) -> tuple[str, ...]:
     """The commits of start..end, oldest first; a merge commit cannot become a patch."""
-    listed = proc.run(
-        ["git", "rev-list", "--reverse", "--parents", f"{start}..{end}"], cwd=repo
-    ).stdout.decode()
+    listed = run_git("rev-list", "--reverse", "--parents", f"{start}..{end}", cwd=repo)
+    listed_text = listed.stdout.decode()
     commits: list[str] = []
-    for line in listed.splitlines():
+    for line in listed_text.splitlines():
         commit, *parents = line.split()
         if len(parents) > 1:
             raise InputError(
@@ -163,7 +162,7 @@ def _parent(repo: Path, commit: str) -> str:
 
 def _b4_cover(repo: Path, commit: str) -> B4Cover | None:
     """The b4 cover letter commit: empty, its message carrying b4's tracking section."""
-    message = proc.run(["git", "show", "-s", "--format=%B", commit], cwd=repo).stdout.decode(
+    message = run_git("show", "-s", "--format=%B", commit, cwd=repo).stdout.decode(
         "utf-8", "replace"
     )
     if B4_MARKER not in message or not _is_empty(repo, commit):
@@ -199,16 +198,14 @@ def _tracking(text: str) -> dict[str, Any]:
 
 
 def _is_empty(repo: Path, commit: str) -> bool:
-    trees = proc.run(
-        ["git", "rev-parse", f"{commit}^{{tree}}", f"{commit}^^{{tree}}"], cwd=repo, check=False
-    )
+    trees = run_git("rev-parse", f"{commit}^{{tree}}", f"{commit}^^{{tree}}", cwd=repo, check=False)
     ids = trees.stdout.decode().split()
     return trees.returncode == 0 and len(ids) == 2 and ids[0] == ids[1]
 
 
 def range_series(commit_range: CommitRange) -> RangeSeries:
     """The range as `git format-patch --stdout` writes it, with base-commit, as one Source."""
-    data = proc.run(_format_patch_args(commit_range), cwd=commit_range.repo).stdout
+    data = run_git(*_format_patch_args(commit_range), cwd=commit_range.repo).stdout
     cover = commit_range.cover
     if cover is not None and len(commit_range.patches) > 1:
         data = _fill_cover(_NULL_PREREQUISITE.sub(b"", data), cover)
@@ -219,7 +216,6 @@ def range_series(commit_range: CommitRange) -> RangeSeries:
 def _format_patch_args(commit_range: CommitRange) -> list[str]:
     count = len(commit_range.patches)
     args = [
-        "git",
         "format-patch",
         "--stdout",
         f"--base={commit_range.base}",

@@ -133,9 +133,9 @@ def saved_thread(tracking_file: Path | None, git_dir: Path | None) -> tuple[byte
     blob = series.get("thread-blob") if isinstance(series, dict) else None
     if not isinstance(blob, str) or not blob:
         return None, "b4's tracking data names no saved thread (thread-blob)"
-    from reviewtool.proc import run as run_command
+    from reviewtool.git import run_git
 
-    result = run_command(["git", "cat-file", "blob", blob], cwd=git_dir, check=False)
+    result = run_git("cat-file", "blob", blob, cwd=git_dir, check=False)
     if result.returncode != 0 or not result.stdout.strip():
         return None, f"the saved thread {blob[:12]} is not in this repository"
     return result.stdout, ""

@@ -27,7 +27,7 @@ from pathlib import Path
 from reviewtool import proc
 from reviewtool.errors import InputError, ToolchainError
 from reviewtool.findings import BuildFacts, Finding, Rule, RuleKind, Severity
-from reviewtool.git import TreeState, Workspace, choose_base
+from reviewtool.git import AppliedSeries, TreeState, Workspace, run_git
 from reviewtool.intake.series import Series
 from reviewtool.kbuild.arches import Arch, arches, resolve_arch
 from reviewtool.kbuild.diagnostics import Diagnostic, parse_diagnostics
@@ -212,24 +212,28 @@ class Builder:
         """Move the cached source checkout to commit, rewriting only files that change."""
         index = self.cache / "src.index"
         marker = self.cache / "src.commit"
-        env = {"GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(self.source)}
         recorded = previous or (marker.read_text().strip() if marker.is_file() else "")
         self.source.mkdir(parents=True, exist_ok=True)
         moved = False
         if recorded and index.is_file():
-            result = self._git(env, "read-tree", "-m", "-u", recorded, commit)
+            result = self._git("read-tree", "-m", "-u", recorded, commit)
             moved = result.returncode == 0
         if not moved:
             log.info("checking out %s into the build cache", commit[:12])
             index.unlink(missing_ok=True)
-            self._git(env, "read-tree", "--reset", "-u", commit, check=True)
+            self._git("read-tree", "--reset", "-u", commit, check=True)
         marker.write_text(commit + "\n")
 
-    def _git(self, env: dict[str, str], *args: str, check: bool = False) -> proc.Completed:
-        full = dict(os.environ)
-        full.update(env)
-        full["GIT_DIR"] = str(self.workspace.git_dir)
-        return proc.run(["git", *args], env=full, check=check, cwd=self.source)
+    def _git(self, *args: str, check: bool = False) -> proc.Completed:
+        """git on the private repository, with the build checkout as its work tree."""
+        return run_git(
+            *args,
+            cwd=self.source,
+            git_dir=self.workspace.git_dir,
+            index=self.cache / "src.index",
+            work_tree=self.source,
+            check=check,
+        )
 
     # -- one architecture --------------------------------------------------------------------
 
@@ -460,26 +464,36 @@ def _read_config(path: Path) -> dict[str, str]:
 
 
 def build_series(
-    series: Series, options: BuildOptions, progress: Callable[[str], None] | None = None
+    series: Series,
+    options: BuildOptions,
+    progress: Callable[[str], None] | None = None,
+    applied: AppliedSeries | None = None,
 ) -> BuildResult:
-    """Build the base and every patch on every chosen architecture."""
+    """Build the base and every patch on every chosen architecture: on `applied`, the series
+    as this run applied it (shared with the tree audit), or else on an application of its own."""
     chosen = choose_arches(series, options)
     if not chosen:
         raise InputError("no architecture to build: the series touches no .c file")
-    with Workspace(options.tree, options.work_dir) as workspace:
-        base, source = choose_base(workspace, options.base, series.base_commit)
-        applied = workspace.apply_series(series.patches, base, strict=False)
-        state = TreeState(str(options.tree), base, source, tuple(applied))
-        cache = _cache_dir(options, workspace)
-        builder = Builder(options, workspace, cache, progress or options.progress)
-        try:
-            cells = _build_states(builder, series, chosen, state)
-        finally:
-            builder.checkout(base, None)  # leave the cache at a commit the tree has
+    if applied is None:
+        with AppliedSeries(
+            options.tree,
+            series.patches,
+            base=options.base,
+            series_base=series.base_commit,
+            work_dir=options.work_dir,
+        ) as own:
+            return build_series(series, options, progress, own)
+    state = applied.state()
+    cache = _cache_dir(options)
+    builder = Builder(options, applied.workspace, cache, progress or options.progress)
+    try:
+        cells = _build_states(builder, series, chosen, state)
+    finally:
+        builder.checkout(state.base, None)  # leave the cache at a commit the tree has
     return BuildResult(state, tuple(cells), tuple(a.name for a in chosen))
 
 
-def _cache_dir(options: BuildOptions, workspace: Workspace) -> Path:
+def _cache_dir(options: BuildOptions) -> Path:
     root = (
         options.cache_dir
         or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reviewtool"

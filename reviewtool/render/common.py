@@ -70,6 +70,10 @@ def tree_lines(report: Report) -> list[str]:
     for applied in state.applied:
         for failure in applied.failures:
             lines.append(f"  patch {applied.number}: {failure.describe()}")
+        for hunk in applied.assisted:
+            lines.append(
+                f"  patch {applied.number}: {hunk.describe()}; applied by {applied.method}"
+            )
     if state.partial_from is not None:
         lines.append(f"  states after patch {state.partial_from} are partially applied")
     for audit in tree.audits:

@@ -101,6 +101,10 @@ def _tree(tree: TreeAudit) -> dict[str, Any]:
                         {"path": f.path, "hunk": f.hunk, "line": f.line, "reason": f.reason}
                         for f in a.failures
                     ],
+                    "assisted": [
+                        {"path": f.path, "hunk": f.hunk, "line": f.line, "reason": f.reason}
+                        for f in a.assisted
+                    ],
                 }
                 for a in state.applied
             ],
