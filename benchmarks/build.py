@@ -36,6 +36,7 @@ from reviewtool.intake.series import build_series as assemble
 from reviewtool.kbuild.arches import arches
 from reviewtool.kbuild.builder import BuildOptions, build_series, find_toolchain
 from reviewtool.kbuild.kconfig import kconfig_dependencies
+from reviewtool.progress import Progress
 
 
 def make_series(tree: Path, names: list[str], patches: int, work: Path) -> Path:
@@ -109,6 +110,16 @@ def naive(tree: Path, name: str, work: Path) -> float:
     return seconds
 
 
+class Marks(Progress):
+    """The builder's messages, with the time each came."""
+
+    def __init__(self, marks: list[tuple[float, str]]) -> None:
+        self.marks = marks
+
+    def message(self, text: str) -> None:
+        self.marks.append((time.perf_counter(), text))
+
+
 def tree_and_build(tree: Path, series: Path, arch: str, baseline: Path | None, repeat: int) -> None:
     """`audit --tree --build` end to end: seconds and patch applications per run."""
     applications: dict[str, int] = {}
@@ -172,7 +183,7 @@ def main() -> int:
         result = build_series(
             series,
             BuildOptions(tree=tree, arches=tuple(available), jobs=2, cache_dir=work / "cache"),
-            progress=lambda message: marks.append((time.perf_counter(), message)),
+            progress=Marks(marks),
         )
         total = time.perf_counter() - start
         starts = [t for t, m in marks if m.startswith("building patch")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -201,3 +202,11 @@ def count_by_severity(findings: tuple[Finding, ...]) -> dict[Severity, int]:
     for finding in findings:
         counts[finding.severity] += 1
     return counts
+
+
+def at_or_above(findings: Iterable[Finding], threshold: Severity | None) -> tuple[Finding, ...]:
+    """The findings at or above threshold, in their order; none when threshold is None (a run
+    that never fails)."""
+    if threshold is None:
+        return ()
+    return tuple(f for f in findings if f.severity.rank >= threshold.rank)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from reviewtool import proc
 from reviewtool.errors import ApplyError, InputError, ToolchainError
+from reviewtool.progress import APPLY, NOTHING, Progress
 
 if TYPE_CHECKING:
     import git
@@ -428,10 +429,17 @@ class BackgroundApply:
     """
 
     def __init__(
-        self, workspace: Workspace, patches: Sequence[Patch], base: str, strict: bool
+        self,
+        workspace: Workspace,
+        patches: Sequence[Patch],
+        base: str,
+        strict: bool,
+        progress: Progress = NOTHING,
     ) -> None:
         import queue
         import threading
+
+        self._progress = progress
 
         self._queue: queue.Queue[Applied | BaseException | None] = queue.Queue()
         self._done: list[Applied] = []
@@ -445,7 +453,9 @@ class BackgroundApply:
         self, workspace: Workspace, patches: Sequence[Patch], base: str, strict: bool
     ) -> None:
         try:
+            self._progress.start(APPLY, "patches applied", len(patches))
             for applied in workspace.apply_each(patches, base, strict=strict):
+                self._progress.advance(APPLY, f"patch {applied.number}: {applied.status}")
                 self._queue.put(applied)
                 if self._stop.is_set():
                     break
@@ -514,8 +524,10 @@ class AppliedSeries:
         series_base: str,
         strict: bool = False,
         work_dir: Path | None = None,
+        progress: Progress = NOTHING,
     ) -> None:
         self.tree = tree
+        self.progress = progress
         self.workspace = Workspace(tree, work_dir)
         self._patches = patches
         self._base_option = base
@@ -532,7 +544,7 @@ class AppliedSeries:
                 self.workspace, self._base_option, self._series_base
             )
             self._applier = BackgroundApply(
-                self.workspace, self._patches, self.base, self._strict
+                self.workspace, self._patches, self.base, self._strict, self.progress
             ).__enter__()
         except BaseException:
             self.workspace.__exit__(None, None, None)

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reviewtool import __version__
-from reviewtool.findings import Finding, Rule, Severity, count_by_severity, sort_findings
+from reviewtool.findings import (
+    Finding,
+    Rule,
+    Severity,
+    at_or_above,
+    count_by_severity,
+    sort_findings,
+)
 from reviewtool.intake.series import Series
 
 if TYPE_CHECKING:
@@ -35,7 +42,7 @@ class Report:
 
     def worst_at_least(self, threshold: Severity) -> bool:
         """Whether any finding is at or above threshold."""
-        return any(f.severity.rank >= threshold.rank for f in self.findings)
+        return bool(at_or_above(self.findings, threshold))
 
 
 def make_report(

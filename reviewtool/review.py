@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reviewtool.analysis.checks import RULES, check_series
 from reviewtool.intake.mail import Source, read_sources
 from reviewtool.intake.series import Series, build_series
+from reviewtool.progress import NOTHING, Progress
 from reviewtool.report import Report, make_report
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class AuditOptions:
     build: BuildOptions | None = None
     checks: bool = True  # the series checks (off for `reviewtool build`)
     skip_rules: frozenset[str] = frozenset()  # series-check rule ids that cannot hold here
+    progress: Progress = field(default=NOTHING, compare=False)  # long work reports here
 
 
 def run(sources: Sequence[Source], options: AuditOptions) -> Report:
@@ -52,7 +54,7 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
                 tree_findings,
             )
 
-            tree = audit_tree(series, options.tree, applied)
+            tree = audit_tree(series, options.tree, applied, options.progress)
             findings += tree_findings(tree)
             rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
         if options.build is not None:
@@ -60,7 +62,9 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
             from reviewtool.kbuild.builder import build_series as run_builds
 
             shared = options.tree is None or _same_tree(options.tree, options.build)
-            builds = run_builds(series, options.build, applied=applied if shared else None)
+            builds = run_builds(
+                series, options.build, options.progress, applied if shared else None
+            )
             findings += build_findings(builds)
             rules += (BUILD_RULE,)
     return make_report(
@@ -87,6 +91,7 @@ def _applied_once(series: Series, options: AuditOptions) -> Iterator[AppliedSeri
         series_base=series.base_commit,
         strict=tree.strict_apply if tree is not None else False,
         work_dir=chosen.work_dir,
+        progress=options.progress,
     ) as applied:
         yield applied
 

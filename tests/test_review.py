@@ -3,6 +3,7 @@ builds alike."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from reviewtool.analysis.treeaudit import TreeOptions
 from reviewtool.git import Workspace
 from reviewtool.intake.mail import Source
 from reviewtool.kbuild.builder import BuildOptions
+from reviewtool.progress import APPLY, BUILD, Recorder
 from reviewtool.review import AuditOptions, run
 from tests.kbuild.test_builder import ARCHES, FAKELINUX, git
 
@@ -84,8 +86,19 @@ def test_tree_audit_and_builds_share_one_application(
             timeout=60.0,
         ),
     )
+    recorder = Recorder()
+    options = dataclasses.replace(options, progress=recorder)
     report = run([Source("series.mbox", data=mbox)], options)
     assert workspaces == [fake_tree]
+    # What a progress bar shows: patches applied k/N, build cells done of all (the base and
+    # three patches on one architecture), each naming the step.
+    applying = recorder.tasks[APPLY]
+    assert (applying.total, applying.done) == (3, 3)
+    assert applying.details == ["patch 1: ok", "patch 2: ok", "patch 3: ok"]
+    building = recorder.tasks[BUILD]
+    assert (building.total, building.done) == (4, 4)
+    assert building.details[-1] == "patch 3 on arm64"
+    assert "building patch 3 on 1 architectures" in recorder.messages
     assert applied == [1, 2, 3]
     assert report.tree is not None and report.builds is not None
     # Both stages saw the same commits.

@@ -26,6 +26,7 @@ from reviewtool.findings import Finding, Location, Rule, RuleKind, Severity
 from reviewtool.git import Applied, AppliedSeries, BlobReader, TreeState, Workspace
 from reviewtool.intake.series import Series
 from reviewtool.kbuild.kconfig import Kconfig, is_kconfig
+from reviewtool.progress import ANALYSE, NOTHING, Progress
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,10 @@ def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
 
 
 def audit_tree(
-    series: Series, options: TreeOptions, applied: AppliedSeries | None = None
+    series: Series,
+    options: TreeOptions,
+    applied: AppliedSeries | None = None,
+    progress: Progress = NOTHING,
 ) -> TreeAudit:
     """Audit the contract rules over every state of the series: on `applied`, the series as
     this run applied it (shared with the builds), or else on an application of its own."""
@@ -179,15 +183,17 @@ def audit_tree(
             series_base=series.base_commit,
             strict=options.strict_apply,
             work_dir=options.work_dir,
+            progress=progress,
         ) as own:
-            return audit_tree(series, options, own)
+            return audit_tree(series, options, own, progress)
     rules = choose_rules(series, options.rules)
     workspace, base = applied.workspace, applied.base
     index = NameIndex(workspace, base, options.cache_dir)
+    progress.start(ANALYSE, "tree states analysed", len(rules) * (len(series.patches) + 1))
     with workspace.blobs() as blobs:
         context = Context()
         audits = tuple(
-            _audit_rule(rule, workspace, base, applied.results(), index, blobs, context)
+            _audit_rule(rule, workspace, base, applied.results(), index, blobs, context, progress)
             for rule in rules
         )
     return TreeAudit(applied.state(), audits)
@@ -256,6 +262,7 @@ def _audit_rule(
     index: NameIndex,
     blobs: BlobReader,
     context: Context | None = None,
+    progress: Progress = NOTHING,
 ) -> RuleAudit:
     auditor = Auditor(rule, context)
     names = set(rule.search_names)
@@ -266,6 +273,7 @@ def _audit_rule(
     kconfig: Kconfig | None = None
     states = itertools.chain([(0, base)], ((a.number, a.commit) for a in applied))
     for number, commit in states:
+        progress.message(f"{rule.id}: analysing the tree after patch {number}")
         numbers.append(number)
         changed = set(workspace.changed_between(base, commit)) if number else set()
         contents.at(commit, changed)
@@ -290,6 +298,7 @@ def _audit_rule(
             audit.files,
         )
         audits.append(audit)
+        progress.advance(ANALYSE, f"{rule.id}: patch {number}")
     deltas = []
     introduced: dict[str, int] = {}
     for site in audits[0].sites:

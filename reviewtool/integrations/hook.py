@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reviewtool import __version__, proc
+from reviewtool import __version__
 from reviewtool.errors import InputError, ReviewtoolError
 from reviewtool.findings import Finding, Severity, finding_from_dict, finding_to_dict
+from reviewtool.git import run_git
 from reviewtool.intake.mail import Mail, Source, read_sources
 from reviewtool.intake.subject import Subject, parse_subject
 
@@ -59,7 +60,7 @@ class Uninstalled:
 
 def hooks_directory(repo: Path) -> Path:
     """The hooks directory git uses in repo (honours core.hooksPath)."""
-    out = proc.run(["git", "rev-parse", "--git-path", "hooks"], cwd=repo).stdout.decode().strip()
+    out = run_git("rev-parse", "--git-path", "hooks", cwd=repo).stdout.decode().strip()
     return repo / out
 
 
@@ -131,7 +132,7 @@ def uninstall(repo: Path) -> Uninstalled:
 
 def store_fail_on(repo: Path, value: str) -> None:
     """`git config reviewtool.failOn VALUE` in the repository's own configuration."""
-    proc.run(["git", "config", "--local", "reviewtool.failOn", value], cwd=repo)
+    run_git("config", "--local", "reviewtool.failOn", value, cwd=repo)
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def _usable_base(repo: Path, contents: Sequence[bytes]) -> tuple[str | None, str
             "the patches carry no base-commit, so only the series checks ran "
             "(`git config format.useAutoBase whenAble` makes format-patch add one)"
         )
-    exists = proc.run(["git", "cat-file", "-e", f"{found}^{{commit}}"], cwd=repo, check=False)
+    exists = run_git("cat-file", "-e", f"{found}^{{commit}}", cwd=repo, check=False)
     if exists.returncode != 0:
         return None, (
             f"base-commit {found[:12]} is not in this repository, so only the series checks "
@@ -263,7 +264,7 @@ def _usable_base(repo: Path, contents: Sequence[bytes]) -> tuple[str | None, str
 
 
 def _cache_directory(repo: Path) -> Path:
-    git_dir = proc.run(["git", "rev-parse", "--absolute-git-dir"], cwd=repo).stdout.decode().strip()
+    git_dir = run_git("rev-parse", "--absolute-git-dir", cwd=repo).stdout.decode().strip()
     return Path(git_dir) / "reviewtool" / HOOK_NAME
 
 
@@ -313,6 +314,6 @@ def _prune(directory: Path) -> None:
 
 def failing(verdict: Verdict, threshold: Severity | None) -> tuple[Finding, ...]:
     """The findings at or above threshold (None: never fail)."""
-    if threshold is None:
-        return ()
-    return tuple(f for f in verdict.findings if f.severity.rank >= threshold.rank)
+    from reviewtool.findings import at_or_above
+
+    return at_or_above(verdict.findings, threshold)

@@ -19,7 +19,7 @@ import platform
 import re
 import shlex
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from reviewtool.kbuild.arches import Arch, arches, resolve_arch
 from reviewtool.kbuild.diagnostics import Diagnostic, parse_diagnostics
 from reviewtool.kbuild.kconfig import kconfig_dependencies
 from reviewtool.kbuild.makefiles import guard_symbol, object_dependencies
+from reviewtool.progress import BUILD, NOTHING, Progress
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class BuildOptions:
     w1_on_host: bool = True
     sparse: bool = False
     arch_table: str = ""  # a different architecture table (tests)
-    progress: Callable[[str], None] | None = field(default=None, compare=False)
+    progress: Progress = field(default=NOTHING, compare=False)
 
 
 @dataclass(frozen=True)
@@ -193,18 +194,17 @@ class Builder:
         options: BuildOptions,
         workspace: Workspace,
         cache: Path,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress = NOTHING,
     ) -> None:
         self.options = options
         self.workspace = workspace
         self.cache = cache
         self.source = cache / "src"
-        self._report = progress
+        self.tracker = progress
 
     def progress(self, message: str) -> None:
         log.info("%s", message)
-        if self._report is not None:
-            self._report(message)
+        self.tracker.message(message)
 
     # -- the source checkout ----------------------------------------------------------------
 
@@ -466,7 +466,7 @@ def _read_config(path: Path) -> dict[str, str]:
 def build_series(
     series: Series,
     options: BuildOptions,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     applied: AppliedSeries | None = None,
 ) -> BuildResult:
     """Build the base and every patch on every chosen architecture: on `applied`, the series
@@ -481,6 +481,7 @@ def build_series(
             base=options.base,
             series_base=series.base_commit,
             work_dir=options.work_dir,
+            progress=progress or options.progress,
         ) as own:
             return build_series(series, options, progress, own)
     state = applied.state()
@@ -510,6 +511,8 @@ def _build_states(
     builder.progress(f"checking out the base {state.base[:12]}")
     builder.checkout(state.base, None)
     builds = [builder.prepare(arch, objects_for(series, arch)) for arch in chosen]
+    tracker = builder.tracker
+    tracker.start(BUILD, "build cells", len(builds) * (len(state.applied) + 1))
     cells: list[BuildCell] = []
     history: dict[str, dict[str, frozenset[Diagnostic]]] = {}
     states: list[tuple[int, str]] = [(0, state.base)]
@@ -525,12 +528,15 @@ def _build_states(
         builder.progress(f"building patch {number} on {len(builds)} architectures")
 
         def one(build: _ArchBuild, changed: set[str] = changed, number: int = number) -> None:
-            if build.toolchain is None or build.reason:
-                return
-            targets = build.objects if not number else builder.stale(build, changed)
-            builder.build_objects(build, targets)
-            if not number and builder.options.toolchain == "auto":
-                builds[builds.index(build)] = builder.fallback_to_clang(build)
+            try:
+                if build.toolchain is None or build.reason:
+                    return
+                targets = build.objects if not number else builder.stale(build, changed)
+                builder.build_objects(build, targets)
+                if not number and builder.options.toolchain == "auto":
+                    builds[builds.index(build)] = builder.fallback_to_clang(build)
+            finally:
+                tracker.advance(BUILD, f"patch {number} on {build.arch.name}")
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             list(pool.map(one, builds))

@@ -193,8 +193,14 @@ def test_internal_error_and_interrupt_are_mapped(
 def test_rules_lists_every_rule(capsys: Capture) -> None:
     from reviewtool.analysis.checks import RULES
 
-    result = run_cli(capsys, "rules")
+    result = run_cli(capsys, "rules", "--kind", "series")
     assert [line.split()[0] for line in result.out.splitlines()] == list(RULES)
+    result = run_cli(capsys, "rules")
+    kinds = {line.split()[0]: line.split()[1] for line in result.out.splitlines()}
+    assert dict.fromkeys(RULES, "series").items() <= kinds.items()
+    assert kinds["apply-fuzzy"] == "tree" and kinds["build"] == "build"
+    assert kinds["pte-marker"] == kinds["uffd-wp-special-swap-pte"] == "contract"
+    assert run_cli(capsys, "rules", "--kind", "bogus").code == ExitCode.INPUT
 
 
 def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reviewtool.cli import OutputFormat
+from reviewtool.cli.options import OutputFormat
 from reviewtool.intake.mail import Source
 from reviewtool.render import FORMATTERS, render
 from reviewtool.review import AuditOptions, run

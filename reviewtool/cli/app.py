@@ -1,0 +1,116 @@
+"""The typer application: its commands in the order --help lists them, the global options, and
+main(), the one place that maps every outcome to an exit code."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from reviewtool import __version__
+from reviewtool.cli import audit, bot, build, check, common, hook, merge
+from reviewtool.errors import ExitCode, ReviewtoolError
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="reviewtool",
+    help="Review assistant for Linux kernel patch series.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command()(audit.audit)
+app.command("build")(build.build_command)
+app.command()(check.check)
+app.command()(merge.merge)
+app.command()(audit.rules)
+app.command("check-patch")(check.check_patch)
+app.add_typer(hook.hook_app, name="hook")
+app.add_typer(bot.bot_app, name="bot")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reviewtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option("--verbose", "-v", count=True, help="Log progress to stderr (-vv: debug)."),
+    ] = 0,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress bar on stderr (there is none when it is not a terminal).",
+        ),
+    ] = False,
+) -> None:
+    """Review assistant for Linux kernel patch series."""
+    common.QUIET = quiet
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="reviewtool: %(message)s", stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map every outcome to a documented exit code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(
+            args=argv if argv is not None else sys.argv[1:],
+            prog_name="reviewtool",
+            standalone_mode=False,
+        )
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.TyperException as error:
+        return _usage_error(error)
+    except (KeyboardInterrupt, typer.Abort):
+        _error("interrupted")
+        return ExitCode.INTERRUPTED
+    except ReviewtoolError as error:
+        _error(error.message)
+        if error.details() and log.isEnabledFor(logging.INFO):
+            sys.stderr.write(error.details() + "\n")
+        return error.exit_code
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as error:  # the one place that turns a bug into exit code 4
+        if os.environ.get("REVIEWTOOL_DEBUG"):
+            raise
+        _error(
+            f"internal error: {type(error).__name__}: {error}"
+            " (set REVIEWTOOL_DEBUG=1 for a traceback)"
+        )
+        return ExitCode.INTERNAL
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    """Typer's parse errors: a bare command prints its help, anything else one line."""
+    message = error.format_message()
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError":
+        sys.stderr.write(message + "\n")
+        return ExitCode.INPUT
+    _error(message.splitlines()[0] if message else type(error).__name__)
+    if context is not None:
+        sys.stderr.write(f"Try '{context.command_path} --help' for help.\n")
+    return ExitCode.INPUT
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"reviewtool: error: {message}\n")
