@@ -10,7 +10,6 @@ from reviewtool.findings import (
     Finding,
     Rule,
     Severity,
-    at_or_above,
     count_by_severity,
     sort_findings,
 )
@@ -39,10 +38,6 @@ class Report:
 
     def findings_for(self, patch: int | None) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.patch == patch)
-
-    def worst_at_least(self, threshold: Severity) -> bool:
-        """Whether any finding is at or above threshold."""
-        return bool(at_or_above(self.findings, threshold))
 
 
 def make_report(

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 
 from reviewtool import __version__
 from reviewtool.errors import InputError, ReviewtoolError
-from reviewtool.findings import Finding, Severity, finding_from_dict, finding_to_dict
+from reviewtool.findings import (
+    Finding,
+    Severity,
+    at_or_above,
+    finding_from_dict,
+    finding_to_dict,
+)
 from reviewtool.git import run_git
 from reviewtool.intake.mail import Mail, Source, read_sources
 from reviewtool.intake.subject import Subject, parse_subject
@@ -314,6 +320,4 @@ def _prune(directory: Path) -> None:
 
 def failing(verdict: Verdict, threshold: Severity | None) -> tuple[Finding, ...]:
     """The findings at or above threshold (None: never fail)."""
-    from reviewtool.findings import at_or_above
-
     return at_or_above(verdict.findings, threshold)
