@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from reviewtool import proc
 from reviewtool.errors import ApplyError, InputError, ToolchainError
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import git
 
     from reviewtool.intake.patch import Patch
+    from reviewtool.intake.series import Series
 
 log = logging.getLogger(__name__)
 
@@ -507,6 +508,18 @@ def choose_base(workspace: Workspace, base_option: str | None, series_base: str)
     return base, source
 
 
+class TreeLocation(Protocol):
+    """Where a series is applied: the tree, the base asked for (None: the series' base-commit,
+    else HEAD) and where the temporary repository goes (tree and build options are such)."""
+
+    @property
+    def tree(self) -> Path: ...
+    @property
+    def base(self) -> str | None: ...
+    @property
+    def work_dir(self) -> Path | None: ...
+
+
 class AppliedSeries:
     """The series applied on its base, once per run, in one private repository: what the tree
     audit and the builds share. Patches are applied in a background thread (BackgroundApply),
@@ -517,21 +530,18 @@ class AppliedSeries:
 
     def __init__(
         self,
-        tree: Path,
-        patches: Sequence[Patch],
+        series: Series,
+        where: TreeLocation,
         *,
-        base: str | None,
-        series_base: str,
         strict: bool = False,
-        work_dir: Path | None = None,
         progress: Progress = NOTHING,
     ) -> None:
-        self.tree = tree
+        self.tree = where.tree
         self.progress = progress
-        self.workspace = Workspace(tree, work_dir)
-        self._patches = patches
-        self._base_option = base
-        self._series_base = series_base
+        self.workspace = Workspace(where.tree, where.work_dir)
+        self._patches = series.patches
+        self._base_option = where.base
+        self._series_base = series.base_commit
         self._strict = strict
         self.base = ""
         self.base_source = ""

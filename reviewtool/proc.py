@@ -79,20 +79,13 @@ def run(
     that is what ended the command.
     """
     limit, by_deadline = _limit(timeout)
-    try:
-        process = subprocess.Popen(
-            list(cmd),
-            cwd=cwd,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
-            env=None if env is None else dict(env),
-            start_new_session=True,
-        )
-    except FileNotFoundError as error:
-        raise ToolchainError(f"{cmd[0]}: not found; is it installed?") from error
-    with _running_lock:
-        _running.add(process)
+    process = _spawn(
+        cmd,
+        env,
+        cwd,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+    )
     try:
         stdout, stderr = process.communicate(input=input, timeout=limit)
     except subprocess.TimeoutExpired as error:
@@ -120,12 +113,25 @@ def start(
     """A long-running command that talks over pipes (`git cat-file --batch`). It is killed
     with every other command when the deadline expires; stop() it when done."""
     check_deadline()
+    return _spawn(cmd, env, cwd, stdin=subprocess.PIPE, stderr=None)
+
+
+def _spawn(
+    cmd: Sequence[str],
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    *,
+    stdin: int,
+    stderr: int | None,
+) -> subprocess.Popen[bytes]:
+    """Start cmd in a process group of its own, known to kill_all() until it is discarded."""
     try:
         process = subprocess.Popen(
             list(cmd),
             cwd=cwd,
-            stdin=subprocess.PIPE,
+            stdin=stdin,
             stdout=subprocess.PIPE,
+            stderr=stderr,
             env=None if env is None else dict(env),
             start_new_session=True,
         )

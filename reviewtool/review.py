@@ -84,15 +84,8 @@ def _applied_once(series: Series, options: AuditOptions) -> Iterator[AppliedSeri
 
     chosen = tree or build
     assert chosen is not None
-    with AppliedSeries(
-        chosen.tree,
-        series.patches,
-        base=chosen.base,
-        series_base=series.base_commit,
-        strict=tree.strict_apply if tree is not None else False,
-        work_dir=chosen.work_dir,
-        progress=options.progress,
-    ) as applied:
+    strict = tree.strict_apply if tree is not None else False
+    with AppliedSeries(series, chosen, strict=strict, progress=options.progress) as applied:
         yield applied
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr
 
 from reviewtool.analysis.grammar import QUERY_DIR, parser
 
@@ -98,14 +98,18 @@ def mask_comments_and_strings(source: bytes) -> bytes:
     return _COMMENT_OR_STRING.sub(lambda match: match.group().translate(_TO_SPACE), source)
 
 
-def _closing_paren(data: bytes, open_index: int) -> int:
-    """Index just past the `)` matching the `(` at open_index, or -1."""
+def closing(text: AnyStr, start: int, pair: AnyStr, limit: int | None = None) -> int:
+    """Index just past the bracket that closes the first one opened at or after start (pair:
+    the opening and closing bracket, "()" or b"{}"), looking at most `limit` characters; -1
+    when it is not closed."""
+    opener, closer = pair[0], pair[1]
     depth = 0
-    for index in range(open_index, min(len(data), open_index + 20000)):
-        char = data[index]
-        if char == 0x28:
+    end = len(text) if limit is None else min(len(text), start + limit)
+    for index in range(start, end):
+        char = text[index]
+        if char == opener:
             depth += 1
-        elif char == 0x29:
+        elif char == closer:
             depth -= 1
             if depth == 0:
                 return index + 1
@@ -120,14 +124,14 @@ def normalize(source: bytes, masked: bytes | None = None) -> bytes:
     for match in table.erase.finditer(masked):
         _blank(data, match.start(), match.end())
     for match in table.erase_with_arguments.finditer(masked):
-        end = _closing_paren(masked, match.end() - 1)
+        end = closing(masked, match.end() - 1, b"()", 20000)
         if end > 0:
             _blank(data, match.start(), end)
     for match in table.iterator_call.finditer(masked):
         name = match.group(1).decode()
         if not table.iterator.match(name) or _is_directive_line(masked, match.start()):
             continue
-        end = _closing_paren(masked, match.end() - 1)
+        end = closing(masked, match.end() - 1, b"()", 20000)
         if end < 0 or _followed_by_semicolon(masked, end):
             continue
         start = match.start()

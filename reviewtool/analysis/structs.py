@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from reviewtool.analysis.csource import ParsedFile, mask_comments_and_strings, normalize
+from reviewtool.analysis.csource import (
+    ParsedFile,
+    closing,
+    mask_comments_and_strings,
+    normalize,
+)
 from reviewtool.analysis.grammar import parser
 from reviewtool.analysis.typeinfo import CType, struct_fields
 
@@ -128,16 +133,7 @@ def _definition_fields(content: bytes, name: str) -> dict[str, CType] | None:
     pattern = re.compile(rb"\b(?:struct|union)\s+" + re.escape(name.encode()) + rb"\s*\{")
     for match in pattern.finditer(content):
         window = mask_comments_and_strings(content[match.start() : match.start() + 65536])
-        depth, end = 0, -1
-        for index in range(match.end() - match.start() - 1, len(window)):
-            char = window[index]
-            if char == 0x7B:
-                depth += 1
-            elif char == 0x7D:
-                depth -= 1
-                if depth == 0:
-                    end = index + 1
-                    break
+        end = closing(window, match.end() - match.start() - 1, b"{}")
         if end < 0:
             continue
         text = content[match.start() : match.start() + end] + b";"

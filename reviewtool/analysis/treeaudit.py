@@ -176,15 +176,7 @@ def audit_tree(
     """Audit the contract rules over every state of the series: on `applied`, the series as
     this run applied it (shared with the builds), or else on an application of its own."""
     if applied is None:
-        with AppliedSeries(
-            options.tree,
-            series.patches,
-            base=options.base,
-            series_base=series.base_commit,
-            strict=options.strict_apply,
-            work_dir=options.work_dir,
-            progress=progress,
-        ) as own:
+        with AppliedSeries(series, options, strict=options.strict_apply, progress=progress) as own:
             return audit_tree(series, options, own, progress)
     rules = choose_rules(series, options.rules)
     workspace, base = applied.workspace, applied.base

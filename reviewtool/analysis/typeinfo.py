@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reviewtool.analysis.csource import closing
+
 if TYPE_CHECKING:
     import tree_sitter
 
@@ -231,17 +233,10 @@ def parse_key(key: str) -> ParsedKey | None:
         index += 1
     prefix = key[:index]
     if key.startswith("@", index):
-        depth = 0
-        end = index
-        for end in range(index, len(key)):
-            if key[end] == "(":
-                depth += 1
-            elif key[end] == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-        root = key[index : end + 1]
-        index = end + 1
+        end = closing(key, index, "()")
+        end = len(key) if end < 0 else end
+        root = key[index:end]
+        index = end
     else:
         match = _IDENTIFIER.match(key, index)
         if match is None:
@@ -263,16 +258,10 @@ def parse_key(key: str) -> ParsedKey | None:
             steps.append(Step(".", match.group(0)))
             index = match.end()
         elif key[index] == "[":
-            depth, end = 0, index
-            for end in range(index, len(key)):
-                if key[end] == "[":
-                    depth += 1
-                elif key[end] == "]":
-                    depth -= 1
-                    if depth == 0:
-                        break
-            steps.append(Step("[]", key[index + 1 : end]))
-            index = end + 1
+            end = closing(key, index, "[]")
+            end = len(key) if end < 0 else end
+            steps.append(Step("[]", key[index + 1 : end - 1]))
+            index = end
         else:
             return None
     return ParsedKey(prefix, root, tuple(steps))

@@ -475,14 +475,7 @@ def build_series(
     if not chosen:
         raise InputError("no architecture to build: the series touches no .c file")
     if applied is None:
-        with AppliedSeries(
-            options.tree,
-            series.patches,
-            base=options.base,
-            series_base=series.base_commit,
-            work_dir=options.work_dir,
-            progress=progress or options.progress,
-        ) as own:
+        with AppliedSeries(series, options, progress=progress or options.progress) as own:
             return build_series(series, options, progress, own)
     state = applied.state()
     cache = _cache_dir(options)

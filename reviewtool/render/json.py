@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -35,31 +36,9 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "arch": cell.arch,
                 "status": cell.status,
                 "objects": list(cell.objects),
-                "new_diagnostics": [
-                    {
-                        "path": d.path,
-                        "line": d.line,
-                        "column": d.column,
-                        "severity": d.severity,
-                        "flag": d.flag,
-                        "message": d.message,
-                        "function": d.function,
-                    }
-                    for d in cell.new_diagnostics
-                ],
+                "new_diagnostics": [dataclasses.asdict(d) for d in cell.new_diagnostics],
                 "preexisting_count": cell.preexisting_count,
-                "preexisting_diagnostics": [
-                    {
-                        "path": d.path,
-                        "line": d.line,
-                        "column": d.column,
-                        "severity": d.severity,
-                        "flag": d.flag,
-                        "message": d.message,
-                        "function": d.function,
-                    }
-                    for d in cell.preexisting
-                ],
+                "preexisting_diagnostics": [dataclasses.asdict(d) for d in cell.preexisting],
                 "reason": cell.reason,
                 "toolchain": cell.toolchain,
                 "command": cell.command,
