@@ -119,9 +119,7 @@ class Auditor:
         rule = self.rule
         parsed = self._parse_all(sorted(set(files)), read)
         live = self._live_cases(parsed)
-        structs = StructTable(
-            read, self._parse_blob, self.context.headers, known=self.context.structs
-        )
+        structs = StructTable(read, self.context.headers, known=self.context.structs)
         requirements: dict[str, tuple[Requirement, ...]] = {}
         results: dict[str, ResultSummary] = {}
         analysed: list[FunctionResult] = []

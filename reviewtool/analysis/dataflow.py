@@ -221,10 +221,15 @@ class FunctionAnalysis:
         for _ in range(_LOOP_ROUNDS):
             self.breaks.append([])
             self.continues.append([])
+            # The round works on a copy: the body updates its flow in place, and the head must
+            # stay as it was to tell whether this round changed anything.
+            current = head.copy() if head is not None else None
             if body_first:
-                enter: Flow | None = head
+                enter: Flow | None = current
+            elif condition is not None and current is not None:
+                enter, exit_flow = self.condition(condition, current)
             else:
-                enter, exit_flow = self.condition(condition, head) if condition else (head, None)
+                enter, exit_flow = current, None
             after = self.statement(body, enter) if body is not None and enter else enter
             for pending in self.continues.pop():
                 after = self.join(after, pending)

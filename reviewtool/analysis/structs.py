@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 
 from reviewtool.analysis.csource import (
-    ParsedFile,
     closing,
     mask_comments_and_strings,
     normalize,
@@ -28,13 +27,11 @@ class StructTable:
     def __init__(
         self,
         read: HeaderReader,
-        parse: Callable[[str, str, bytes], ParsedFile],
         headers: dict[str, tuple[frozenset[str], tuple[tuple[str, str], ...]]] | None = None,
         limit: int = 400,
         known: dict[str, tuple[dict[str, CType], tuple[tuple[str, str], ...]]] | None = None,
     ) -> None:
         self.read = read
-        self.parse = parse
         self.headers = headers if headers is not None else {}  # blob -> (structs, includes)
         self.limit = limit
         self.found: dict[str, dict[str, CType] | None] = {}

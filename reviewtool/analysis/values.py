@@ -148,7 +148,12 @@ def join_values(a: Value, b: Value, new: frozenset[str] = frozenset()) -> Value:
     else:
         trail = a.trail if len(a.trail) >= len(b.trail) else b.trail
         root = a.root if a.root == b.root else _join_roots(a.root, b.root)
-    excluded = tuple((c, e) for c, e in a.excluded if c not in cases)
+    # Why a case neither path carries is absent: either path's witness (a's first).
+    reasons: dict[str, Event] = {}
+    for case, event in (*a.excluded, *b.excluded):
+        if case not in cases:
+            reasons.setdefault(case, event)
+    excluded = tuple(reasons.items())
     origin = a.origin if a.origin == b.origin else None
     return Value(cases, trail, excluded, origin, root=root)
 
@@ -177,4 +182,5 @@ def same(a: Flow | None, b: Flow | None) -> bool:
         and a.slots == b.slots
         and a.consts == b.consts
         and a.copies == b.copies
+        and a.killed == b.killed
     )

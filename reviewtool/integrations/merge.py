@@ -25,25 +25,31 @@ if TYPE_CHECKING:
 
 
 def merge_reports(paths: list[Path]) -> dict[str, Any]:
-    """One report: the first shard's series, every shard's builds and findings, de-duplicated.
-
-    A report of the series checks (`audit --format json`) can be merged with build shards.
+    """One report of every shard: the series, every shard's builds and findings de-duplicated,
+    and the sections only some shards have (a tree audit's call sites) from the first that has
+    them. A report of the series checks (`audit --format json`) merges with the shards too.
     """
     if not paths:
         raise InputError("merge needs at least one JSON report")
-    reports = [_load(path) for path in paths]
-    merged = dict(reports[0])
-    ids = {json.dumps(r["series"].get("patches", [])[:1], sort_keys=True) for r in reports}
-    messages = {r["series"].get("subject") for r in reports}
-    if len(messages) > 1 or len(ids) > 1:
-        raise InputError(
-            "the reports are of different series: " + ", ".join(sorted(str(m) for m in messages))
-        )
+    loaded = [(path, _load(path)) for path in paths]
+    reports = [report for _, report in loaded]
+    identities = {path: _identity(report) for path, report in loaded}
+    if len(set(identities.values())) > 1:
+        subjects = sorted({str(r["series"].get("subject")) for r in reports})
+        raise InputError("the reports are of different series: " + ", ".join(subjects))
+    merged: dict[str, Any] = {}
+    for report in reports:
+        for key, value in report.items():
+            merged.setdefault(key, value)
+    merged["series"] = _series(reports)
     cells: dict[tuple[int, str], dict[str, Any]] = {}
     findings: dict[tuple[Any, ...], Finding] = {}
-    for report in reports:
+    for path, report in loaded:
         for cell in report.get("builds", []):
-            cells[(cell["patch"], cell["arch"])] = cell
+            try:
+                cells[(cell["patch"], cell["arch"])] = cell
+            except (KeyError, TypeError) as error:
+                raise InputError(f"{path}: a build cell is malformed: {error!r}") from None
         for finding in _findings(report.get("findings", [])):
             findings[(finding.fingerprint, finding.patch, finding.rule)] = finding
     merged["builds"] = [cells[key] for key in sorted(cells)]
@@ -53,12 +59,37 @@ def merge_reports(paths: list[Path]) -> dict[str, Any]:
         merged["build"] = {**built[0], "arches": list(arches)}
     # Sorted as `audit` sorts its findings: series-level first, then patch, severity, place.
     merged["findings"] = [finding_to_dict(f) for f in sort_findings(list(findings.values()))]
-    summary = {"error": 0, "warning": 0, "note": 0}
+    summary: dict[str, int] = {"error": 0, "warning": 0, "note": 0}
     for finding in merged["findings"]:
         summary[finding["severity"]] += 1
+    if "preexisting" in merged:
+        summary["preexisting"] = len(merged["preexisting"])
     merged["summary"] = summary
     merged["sources"] = sorted({s for r in reports for s in r.get("sources", [])})
     return merged
+
+
+def _identity(report: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two reports reports of one series: its subject and its patches' Message-Ids
+    and subjects (not what each stage adds to a patch's record)."""
+    series = report["series"]
+    return (
+        series.get("subject"),
+        tuple((p.get("message_id"), p.get("subject")) for p in series["patches"]),
+    )
+
+
+def _series(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The series record, each patch's with what any report adds to it (a tree audit's
+    per-patch deltas)."""
+    series = dict(reports[0]["series"])
+    patches = [dict(p) for p in series["patches"]]
+    for report in reports[1:]:
+        for patch, other in zip(patches, report["series"]["patches"], strict=True):
+            for key, value in other.items():
+                patch.setdefault(key, value)
+    series["patches"] = patches
+    return series
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -69,6 +100,15 @@ def _load(path: Path) -> dict[str, Any]:
     except ValueError as error:
         raise InputError(f"{path}: not a JSON report: {error}") from error
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(f"{path}: not a reviewtool JSON report (schema {SCHEMA_VERSION})")
+    series = data.get("series")
+    if (
+        not isinstance(series, dict)
+        or not isinstance(series.get("patches"), list)
+        or not all(isinstance(p, dict) for p in series["patches"])
+        or not isinstance(data.get("findings", []), list)
+        or not isinstance(data.get("builds", []), list)
+    ):
         raise InputError(f"{path}: not a reviewtool JSON report (schema {SCHEMA_VERSION})")
     return data
 

@@ -13,6 +13,7 @@ _DIAGNOSTIC = re.compile(
     r"(?:\s+\[(?P<flag>-W[^\]]+|-Werror[^\]]*)\])?\s*$"
 )
 _IN_FUNCTION = re.compile(r"^(?P<path>[^:]+): In function [‘'`](?P<name>[^’'`]+)[’'`]:")
+_KBUILD_STEP = re.compile(r"^  [A-Z][A-Z0-9_]*\s+\S")  # "  CC      mm/memory.o", "  LD ..."
 _QUOTED = re.compile(r"[‘'`][^’'`]*[’'`]")
 
 
@@ -37,15 +38,19 @@ class Diagnostic:
 def parse_diagnostics(output: str, srctree: Path) -> list[Diagnostic]:
     """gcc/clang diagnostics (warnings and errors) from build output, paths made tree-relative."""
     prefix = str(srctree.resolve()) + "/"
-    function = ""
+    # gcc names the function once, on a "FILE: In function 'f':" line, before the diagnostics
+    # in it; it holds for diagnostics of that same file until gcc says otherwise (another
+    # function, "At top level:") or make starts another compilation (a kbuild "  CC" line).
+    function, function_path = "", ""
     found: list[Diagnostic] = []
     for raw in output.splitlines():
         line = raw.rstrip()
         if match := _IN_FUNCTION.match(line):
             function = match.group("name")
+            function_path = match.group("path").removeprefix(prefix).removeprefix("./")
             continue
-        if line.endswith(": At top level:"):
-            function = ""
+        if line.endswith(": At top level:") or _KBUILD_STEP.match(line):
+            function = function_path = ""
             continue
         match = _DIAGNOSTIC.match(line)
         if not match:
@@ -62,7 +67,7 @@ def parse_diagnostics(output: str, srctree: Path) -> list[Diagnostic]:
                 severity="error" if "error" in severity else "warning",
                 flag=match.group("flag") or "",
                 message=match.group("message").strip(),
-                function=function,
+                function=function if path == function_path else "",
             )
         )
     return found

@@ -1,10 +1,8 @@
-"""The C source layer: same-length rewriting, preprocessor regions, structs through includes."""
+"""The C source layer: same-length rewriting and preprocessor regions."""
 
 from __future__ import annotations
 
 from reviewtool.analysis.csource import normalize, parse_file, preprocessor_regions
-from reviewtool.analysis.structs import StructTable
-from reviewtool.analysis.typeinfo import CType
 
 STRADDLE = b"""int f(pmd_t pmd)
 {
@@ -44,32 +42,3 @@ def test_preprocessor_regions() -> None:
     assert (4, 4, "!((A)) && (B)") in regions
     assert (6, 6, "!((A)) && !((B))") in regions
     assert (9, 9, "!defined(D)") in regions
-
-
-def test_struct_members_are_found_through_the_includes() -> None:
-    files = {
-        "mm/walk.c": b'#include <linux/mm.h>\n#include "internal.h"\nint w(void) { return 0; }\n',
-        "mm/internal.h": b"struct local { int x; };\n",
-        "include/linux/mm.h": (
-            b"#include <linux/mm_types.h>\n/* struct vm_fault { in a comment */\n"
-        ),
-        "include/linux/mm_types.h": b"struct vm_fault {\n\tpte_t orig_pte;\n\tpte_t *pte;\n};\n",
-    }
-    reads: list[str] = []
-
-    def read(path: str) -> tuple[str, bytes] | None:
-        reads.append(path)
-        return (f"blob:{path}", files[path]) if path in files else None
-
-    table = StructTable(read, lambda blob, path, content: parse_file(path, content))
-    fields = table.lookup("vm_fault", "mm/walk.c")
-    assert fields == {"orig_pte": CType("pte_t", 0), "pte": CType("pte_t", 1)}
-    assert table.lookup("local", "mm/walk.c") == {"x": CType("int", 0)}
-    assert table.lookup("nowhere", "mm/walk.c") is None
-    # A later state reuses what it found while the files that led to it are unchanged.
-    again = StructTable(
-        read, lambda blob, path, content: parse_file(path, content), known=table.known
-    )
-    reads.clear()
-    assert again.lookup("vm_fault", "mm/walk.c") == fields
-    assert set(reads) <= {"include/linux/mm_types.h", "include/linux/mm.h", "mm/walk.c"}

@@ -208,6 +208,13 @@ def test_rfc_on_v511(
     assert applied[2]["status"] == "failed"
     assert applied[2]["failed_files"] == ["include/linux/huge_mm.h"], applied[2]
     assert applied[21]["status"] == "fuzzy"
+    # The apply report names what needed help: sparc's hugetlbpage.c, its first hunk.
+    assert [(h["path"], h["hunk"]) for h in applied[21]["assisted"]] == [
+        ("arch/sparc/mm/hugetlbpage.c", 1)
+    ]
+    fuzzy = next(f for f in data["findings"] if f["rule"] == "apply-fuzzy")
+    assert fuzzy["patch"] == 21 and fuzzy["path"] == "arch/sparc/mm/hugetlbpage.c"
+    assert "arch/sparc/mm/hugetlbpage.c hunk 1 (@@ -272 @@)" in fuzzy["message"]
     assert all(a["status"] == "ok" for n, a in applied.items() if n not in (2, 21))
     assert data["tree"]["partial_from"] == 2
     patches = data["series"]["patches"]
