@@ -42,8 +42,12 @@ _CHILD = r"""
 import json, resource, sys, time
 from dataclasses import replace
 from pathlib import Path
-from reviewtool.analysis.rules import load_rule
-from reviewtool.analysis.treeaudit import audit_revision
+try:
+    from reviewtool.analysis.rules import load_rule
+    from reviewtool.analysis.treeaudit import audit_revision
+except ImportError:  # a baseline from before the package was grouped by stage
+    from reviewtool.rules import load_rule
+    from reviewtool.treeaudit import audit_revision
 tree, rule_name, cache, assume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 rule = load_rule(rule_name)
 if assume:
