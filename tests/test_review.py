@@ -103,7 +103,7 @@ def test_tree_audit_and_builds_share_one_application(
     assert report.tree is not None and report.builds is not None
     # Both stages saw the same commits.
     assert report.tree.state == report.builds.state
-    warned = sorted(f.patch for f in report.findings if f.rule == "build")
+    warned = sorted(f.patch or 0 for f in report.findings if f.rule == "build")
     assert warned == [1, 2, 3]
 
 

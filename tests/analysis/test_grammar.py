@@ -44,7 +44,9 @@ static int f(pte_t *ptep)
     body = tree.root_node.children[0].child_by_field_name("body")
     assert body is not None
     captures = tree_sitter.QueryCursor(load_query("declarations")).captures(body)
-    found = sorted((node.start_point[0], node.text.decode()) for node in captures["declaration"])
+    found = sorted(
+        (node.start_point[0], (node.text or b"").decode()) for node in captures["declaration"]
+    )
     assert [text for _, text in found] == [
         "pte_t pte = ptep_get(ptep), *next;",
         "swp_entry_t entry = pte_to_swp_entry(pte);",
