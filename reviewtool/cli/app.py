@@ -61,8 +61,31 @@ def _main(
 ) -> None:
     """Review assistant for Linux kernel patch series."""
     common.QUIET = quiet
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="reviewtool: %(message)s", stream=sys.stderr)
+    _log_to_stderr(logging.WARNING - 10 * min(verbose, 2))
+
+
+class _Stderr(logging.Handler):
+    """Writes to whatever sys.stderr is when a record comes (a caller may swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # logging's contract: report, never raise
+            self.handleError(record)
+
+
+_HANDLER = _Stderr()
+_HANDLER.setFormatter(logging.Formatter("reviewtool: %(message)s"))
+
+
+def _log_to_stderr(level: int) -> None:
+    """reviewtool's own log on stderr at level, set anew by every call of main(): not the
+    root logger, which belongs to whatever program embeds main()."""
+    logger = logging.getLogger("reviewtool")
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
+        logger.propagate = False
+    logger.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,11 +124,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _usage_error(error: typer.TyperException) -> int:
     """Typer's parse errors: a bare command prints its help, anything else one line."""
-    message = error.format_message()
     context = getattr(error, "ctx", None)
     if type(error).__name__ == "NoArgsIsHelpError":
-        sys.stderr.write(message + "\n")
+        shown = error.format_message()  # typer's rich help has printed itself already
+        if shown:
+            sys.stderr.write(shown + "\n")
         return ExitCode.INPUT
+    message = error.format_message()
     _error(message.splitlines()[0] if message else type(error).__name__)
     if context is not None:
         sys.stderr.write(f"Try '{context.command_path} --help' for help.\n")

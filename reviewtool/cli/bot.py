@@ -108,6 +108,8 @@ def bot_reply(
         return ExitCode.OK
     if smtp is None:
         raise InputError("missing --smtp HOST[:PORT] (or --dry-run)")
+    if not messages:  # every reply is empty (clean audits): no connection at all
+        return ExitCode.OK
     host, port = smtp_module.parse_server(smtp)
     password = os.environ.get("REVIEWTOOL_SMTP_PASSWORD", "")
     if user and not password:

@@ -140,10 +140,10 @@ def parse_size(text: str) -> int:
     """--max-input-size: bytes, or a number with a K, M or G (binary) suffix."""
     units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     value = text.strip().upper().removesuffix("IB").removesuffix("B")
-    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in ("K", "M", "G") else (value, "")
     try:
         size = int(float(number) * units[unit])
-    except ValueError:
+    except (ValueError, OverflowError):  # "", "B", "inf", "1e400"
         raise InputError(f"--max-input-size {text}: not a size (e.g. 64M)") from None
     if size <= 0:
         raise InputError(f"--max-input-size {text}: must be positive")
@@ -277,11 +277,11 @@ def sources(arguments: list[str], max_size: int | None = None) -> list[Source]:
     return inputs
 
 
-def refuse_overwriting_input(output: Path, sources: list[Source]) -> None:
+def refuse_overwriting_input(output: Path, sources: list[Source], what: str = "series") -> None:
     for source in sources:
         exists = source.path is not None and source.path.exists() and output.exists()
         if exists and source.path is not None and output.resolve() == source.path.resolve():
-            raise InputError(f"{output}: --output would overwrite the input series")
+            raise InputError(f"{output}: --output would overwrite the input {what}")
 
 
 def _terminal_width() -> int:

@@ -22,6 +22,7 @@ from reviewtool.cli.options import (
     ReportUrlOption,
 )
 from reviewtool.errors import InputError
+from reviewtool.intake.mail import Source
 
 
 def merge(
@@ -59,8 +60,12 @@ def merge(
     """
     from reviewtool.integrations.merge import merge_reports, merged_report
 
-    merged = merge_reports(reports)
     sources = common.sources(series, common.parse_size(max_input_size)) if series else None
+    if output is not None:  # neither a report merged nor the series may be replaced
+        common.refuse_overwriting_input(output, sources or [])
+        inputs = [Source(str(path), path) for path in reports]
+        common.refuse_overwriting_input(output, inputs, "report")
+    merged = merge_reports(reports)
     if output_format is OutputFormat.json:  # the merged shards as they are, tree audit included
         import json
 

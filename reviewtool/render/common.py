@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewtool.findings import Finding, Severity
+from reviewtool.findings import Finding, Location, Severity
 from reviewtool.report import Report
 
 
@@ -11,7 +11,7 @@ def headline(report: Report) -> str:
     cover = "with cover letter" if series.cover else "no cover letter"
     return (
         f"v{series.revision}, {len(series.patches)} of {series.expected} patches, {cover}, "
-        f"{len(series.files)} files, "
+        f"{plural(len(series.files), 'file')}, "
         f"+{sum(p.insertions for p in series.patches)} "
         f"-{sum(p.deletions for p in series.patches)}"
     )
@@ -40,6 +40,11 @@ def full_message(finding: Finding) -> str:
     if finding.build is not None and finding.build.reproduce:
         return f"{finding.message}; reproduce: {finding.build.reproduce}"
     return finding.message
+
+
+def at(location: Location) -> str:
+    """`path:line`, or the path alone for a place without a line."""
+    return f"{location.path}:{location.line}" if location.line is not None else location.path
 
 
 def patch_label(report: Report, number: int | None) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from reviewtool.findings import Finding, Severity
 from reviewtool.render import RenderOptions
 from reviewtool.render.common import (
+    at,
     build_lines,
     full_message,
     headline,
@@ -256,10 +257,8 @@ def _item(finding: Finding) -> str:
         f"- {_ICONS[finding.severity.value]} **{finding.rule}**{where_text}: "
         f"{_inline(full_message(finding))}"
     )
-    steps = [f"  - `{_code(f'{e.path}:{e.line}')}` {_inline(e.note)}" for e in finding.evidence]
-    steps += [
-        f"  - also `{_code(f'{r.path}:{r.line}')}` {_inline(r.note)}" for r in finding.related
-    ]
+    steps = [f"  - `{_code(at(e))}` {_inline(e.note)}" for e in finding.evidence]
+    steps += [f"  - also `{_code(at(r))}` {_inline(r.note)}" for r in finding.related]
     return "\n".join([text, *steps])
 
 

@@ -6,6 +6,7 @@ import io
 
 from reviewtool.render import RenderOptions
 from reviewtool.render.common import (
+    at,
     build_lines,
     full_message,
     headline,
@@ -51,8 +52,8 @@ def _plain(report: Report) -> str:
             f"  {finding.severity.value:<7} {patch_label(report, finding.patch):<7} "
             f"{finding.rule}: {full_message(finding)}" + (f" [{where}]" if where else "")
         )
-        lines += [f"      {e.path}:{e.line}: {e.note}" for e in finding.evidence]
-        lines += [f"      also {r.path}:{r.line}: {r.note}" for r in finding.related]
+        lines += [f"      {at(e)}: {e.note}" for e in finding.evidence]
+        lines += [f"      also {at(r)}: {r.note}" for r in finding.related]
     return visible("\n".join(lines) + "\n")  # never a terminal escape sequence from the input
 
 

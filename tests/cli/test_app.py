@@ -150,9 +150,9 @@ def test_a_bare_command_group_prints_its_help_and_exits_2(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="with typer's rich help, NoArgsIsHelpError.format_message() prints the help to "
-    "stdout and returns '', so app._usage_error writes only a blank line to stderr: the help "
-    "of a usage error (exit 2) lands on stdout, which should carry the report only",
+    reason="click raises NoArgsIsHelpError after building its message with ctx.get_help(), and "
+    "typer's rich help prints itself on stdout while it is built: the help of a bare command "
+    "(exit 2) lands on stdout, which should carry the report only",
 )
 def test_a_bare_command_prints_its_help_on_stderr_not_stdout(capsys: Capture) -> None:
     result = run_cli(capsys, "bot")
@@ -224,13 +224,6 @@ def _root_logger_with_a_handler() -> Iterator[None]:
         root.setLevel(level)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app._main sets the level with logging.basicConfig(), which does nothing once the "
-    "root logger has a handler (under pytest, in a program embedding main()): -v is then "
-    "ignored, and in a process where the first call's -v did configure logging, the INFO "
-    "level it set stays for every later call without -v",
-)
 def test_verbose_shows_the_details_of_an_error_in_process(
     clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

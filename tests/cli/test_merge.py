@@ -77,12 +77,6 @@ def test_merge_usage_errors(report: Path, capsys: Capture) -> None:
     assert "is over the input size limit of 1024 bytes" in big.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/merge.py never calls common.refuse_overwriting_input (audit and build do): "
-    "`merge R.json --series S.mbox -o S.mbox` replaces the series with the report, although "
-    "the README says input files are never modified",
-)
 def test_output_never_overwrites_the_series(report: Path, tmp_path: Path, capsys: Capture) -> None:
     series = tmp_path / "series.mbox"
     series.write_bytes(DEMO.read_bytes())

@@ -54,11 +54,6 @@ def test_headline_of_an_incomplete_series_counts_what_is_there(
     assert headline(first_patch_on_tree).startswith("v2, 1 of 3 patches, with cover letter, ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="common.headline writes f'{len(series.files)} files' without plural(): a series "
-    "touching one file reads '1 files' (text.py's patch lines say '1 file')",
-)
 def test_headline_of_a_one_file_series_is_singular() -> None:
     assert headline(_built(1, cover=False)) == (
         "v1, 1 of 1 patches, no cover letter, 1 file, +1 -0"

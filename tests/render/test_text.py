@@ -7,8 +7,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import pytest
-
 from reviewtool.findings import Finding, Location, Severity
 from reviewtool.intake.mail import Source
 from reviewtool.render import RenderOptions, render
@@ -100,13 +98,6 @@ def test_rich_shows_markup_in_the_input_as_text_and_keeps_to_its_width(demo: Rep
     assert "Findings: 3 warnings" in shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="text._plain writes each evidence step as f'{e.path}:{e.line}: {e.note}', so a step "
-    "without a line (treeaudit's apply-fuzzy evidence is Location(path, h.line or None, ...)) "
-    "reads 'mm/pgtable_demo.c:None: ...'; email.py and sarif.py leave the line out "
-    "(markdown.py has the same slip)",
-)
 def test_an_evidence_step_without_a_line_names_the_file_only(demo: Report) -> None:
     fuzzy = Finding(
         rule="apply-fuzzy",
