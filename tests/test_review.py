@@ -4,8 +4,6 @@ builds alike."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,21 +15,8 @@ from reviewtool.intake.mail import Source
 from reviewtool.kbuild.builder import BuildOptions
 from reviewtool.progress import APPLY, BUILD, Recorder
 from reviewtool.review import AuditOptions, run
-from tests.kbuild.test_builder import ARCHES, FAKELINUX, git
-
-
-@pytest.fixture
-def fake_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    tree = tmp_path / "linux"
-    shutil.copytree(FAKELINUX / "tree", tree)
-    git(tree, "init", "-q")
-    git(tree, "config", "user.name", "Ana Lima")
-    git(tree, "config", "user.email", "ana.lima@example.com")
-    git(tree, "add", "-A")
-    git(tree, "commit", "-qm", "base")
-    monkeypatch.setenv("PATH", f"{FAKELINUX / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("LC_ALL", "C")
-    return tree
+from tests.conftest import git
+from tests.kbuild.test_builder import ARCHES
 
 
 def _series(tree: Path, count: int) -> tuple[str, bytes]:

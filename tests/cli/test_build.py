@@ -6,38 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from reviewtool.errors import ExitCode
+from tests.conftest import git
 from tests.helpers import run_cli
 
 Capture = pytest.CaptureFixture[str]
-FAKELINUX = Path(__file__).resolve().parent.parent / "fakelinux"
 SIGNOFF = "Signed-off-by: Ana Lima <ana.lima@example.com>"
-
-
-def git(tree: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(tree), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
-@pytest.fixture
-def fake_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    tree = tmp_path / "linux"
-    shutil.copytree(FAKELINUX / "tree", tree)
-    git(tree, "init", "-q")
-    git(tree, "config", "user.name", "Ana Lima")
-    git(tree, "config", "user.email", "ana.lima@example.com")
-    git(tree, "add", "-A")
-    git(tree, "commit", "-qm", "base")
-    monkeypatch.setenv("PATH", f"{FAKELINUX / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("LC_ALL", "C")
-    return tree
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +13,7 @@ from reviewtool.intake.series import build_series as assemble
 from reviewtool.kbuild.builder import BuildOptions, BuildResult, build_findings, build_series
 from reviewtool.kbuild.diagnostics import Diagnostic, parse_diagnostics
 from reviewtool.render.common import build_lines
-
-FAKELINUX = Path(__file__).resolve().parent.parent / "fakelinux"
+from tests.conftest import git
 
 ARCHES = """
 [arm64]
@@ -40,26 +37,6 @@ aliases = []
 clang = false
 debian = ""
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
-@pytest.fixture
-def fake_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    tree = tmp_path / "linux"
-    shutil.copytree(FAKELINUX / "tree", tree)
-    git(tree, "init", "-q")
-    git(tree, "config", "user.name", "Ana Lima")
-    git(tree, "config", "user.email", "ana.lima@example.com")
-    git(tree, "add", "-A")
-    git(tree, "commit", "-qm", "base")
-    monkeypatch.setenv("PATH", f"{FAKELINUX / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("LC_ALL", "C")
-    return tree
 
 
 Edit = Callable[[Path], None]
