@@ -67,6 +67,17 @@ class BuildFacts:
 
 
 @dataclass(frozen=True)
+class Inferred:
+    """Where an inferred contract comes from: the patch that changes the function, the
+    function and its file, and what the change is."""
+
+    patch: int
+    function: str
+    path: str
+    change: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One thing a reviewer should look at.
 
@@ -90,6 +101,7 @@ class Finding:
     # Further places the same cause reaches (a root cause's other uses), beside the path.
     related: tuple[Location, ...] = field(default=())
     build: BuildFacts | None = None
+    inferred: Inferred | None = None  # set for findings of a contract inferred from the series
 
     @property
     def fingerprint(self) -> str:
@@ -133,6 +145,13 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
             "diagnostic": list(finding.build.diagnostic),
             "reproduce": finding.build.reproduce,
         }
+    if finding.inferred is not None:
+        data["inferred"] = {
+            "patch": finding.inferred.patch,
+            "function": finding.inferred.function,
+            "path": finding.inferred.path,
+            "change": finding.inferred.change,
+        }
     return data
 
 
@@ -142,6 +161,7 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
     Raises ValueError when data is not such a finding."""
     try:
         build = data.get("build")
+        inferred = data.get("inferred")
         return Finding(
             rule=_text(data["rule"]),
             severity=Severity(data["severity"]),
@@ -162,6 +182,14 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
                 toolchain=_text(build["toolchain"]),
                 diagnostic=tuple(_text(part) for part in build["diagnostic"]),
                 reproduce=_text(build.get("reproduce", "")),
+            ),
+            inferred=None
+            if inferred is None
+            else Inferred(
+                patch=int(inferred["patch"]),
+                function=_text(inferred["function"]),
+                path=_text(inferred["path"]),
+                change=_text(inferred["change"]),
             ),
         )
     except (KeyError, TypeError, AttributeError) as error:

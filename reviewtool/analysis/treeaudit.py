@@ -13,16 +13,25 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviewtool.analysis.callers import CallerSite, Contract
 from reviewtool.analysis.callsites import Auditor, Context, Coverage, StateAudit
 from reviewtool.analysis.csource import mask_comments_and_strings, names_pattern
+from reviewtool.analysis.inference import (
+    ContractAudit,
+    Parser,
+    audit_callers,
+    change_text,
+    changed_contracts,
+    definitions,
+)
 from reviewtool.analysis.rules import ContractRule, load_rule, rule_names
 from reviewtool.analysis.verdicts import CallSite, Cause
 from reviewtool.errors import ToolchainError
-from reviewtool.findings import Finding, Location, Rule, RuleKind, Severity
+from reviewtool.findings import Finding, Inferred, Location, Rule, RuleKind, Severity
 from reviewtool.git import Applied, AppliedSeries, BlobReader, TreeState, Workspace
 from reviewtool.intake.series import Series
 from reviewtool.kbuild.kconfig import Kconfig, is_kconfig
@@ -39,6 +48,7 @@ class TreeOptions:
     rules: tuple[str, ...] = ()  # names or paths; empty: every rule the series touches
     cache_dir: Path | None = None
     work_dir: Path | None = None  # where the temporary repository goes (None: the temp dir)
+    infer: bool = True  # infer the return contracts the series changes, and audit their callers
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,23 @@ class RuleAudit:
 
 
 @dataclass(frozen=True)
+class InferredAudit:
+    """A return contract a patch changes: its callers (and its pass-through wrappers') in the
+    final state, and, when later patches follow it, in the state the patch leaves."""
+
+    contract: Contract
+    final: tuple[ContractAudit, ...]
+    at_patch: tuple[ContractAudit, ...] = ()
+
+    def unhandled(self) -> list[tuple[Contract, CallerSite]]:
+        return [(a.contract, s) for a in self.final for s in a.unhandled()]
+
+
+@dataclass(frozen=True)
 class TreeAudit:
     state: TreeState
     audits: tuple[RuleAudit, ...]
+    inferred: tuple[InferredAudit, ...] = ()
 
     @property
     def coverage(self) -> Coverage:
@@ -181,14 +205,103 @@ def audit_tree(
     rules = choose_rules(series, options.rules)
     workspace, base = applied.workspace, applied.base
     index = NameIndex(workspace, base, options.cache_dir)
-    progress.start(ANALYSE, "tree states analysed", len(rules) * (len(series.patches) + 1))
+    steps = len(rules) * (len(series.patches) + 1) + (len(series.patches) if options.infer else 0)
+    progress.start(ANALYSE, "tree states analysed", steps)
     with workspace.blobs() as blobs:
         context = Context()
         audits = tuple(
             _audit_rule(rule, workspace, base, applied.results(), index, blobs, context, progress)
             for rule in rules
         )
-    return TreeAudit(applied.state(), audits)
+        inferred = (
+            infer_contracts(workspace, base, applied.results(), index, blobs, progress)
+            if options.infer
+            else ()
+        )
+    return TreeAudit(applied.state(), audits, inferred)
+
+
+def infer_contracts(
+    workspace: Workspace,
+    base: str,
+    applied: Iterator[Applied],
+    index: NameIndex,
+    blobs: BlobReader,
+    progress: Progress = NOTHING,
+) -> tuple[InferredAudit, ...]:
+    """The return contracts each patch changes, and their callers tree-wide: in the final
+    state, and in the state the patch leaves when later patches follow (a caller a later
+    patch converts is broken in between)."""
+    parser = Parser()
+    states = [(0, base)]
+    contracts: list[Contract] = []
+    for result in applied:
+        number, commit = result.number, result.commit
+        previous = states[-1][1]
+        states.append((number, commit))
+        progress.message(f"inferring return contracts: patch {number}")
+        changed = workspace.changed_between(previous, commit)
+
+        def reader(at: str) -> Callable[[str], bytes | None]:
+            def read(path: str) -> bytes | None:
+                found = blobs.read(at, path)
+                return found[1] if found is not None else None
+
+            return read
+
+        known = {c.function: c.after for c in contracts}
+        found = changed_contracts(number, changed, reader(previous), reader(commit), parser, known)
+        for contract in found:
+            log.info("patch %d: %s", number, change_text(contract))
+        contracts += found
+        progress.advance(ANALYSE, f"inferred contracts: patch {number}")
+    if not contracts:
+        return ()
+    commits = dict(states)
+    final_number, final = states[-1]
+    caches: dict[str, _Contents] = {}
+
+    def contents(commit: str) -> _Contents:
+        if commit not in caches:
+            caches[commit] = _Contents(workspace, blobs)
+            caches[commit].at(commit, set(workspace.changed_between(base, commit)))
+        return caches[commit]
+
+    def audit_at(commit: str, contract: Contract) -> tuple[ContractAudit, ...]:
+        state = contents(commit)
+        changed = state.changed_ids.keys()
+
+        def files(names: set[str]) -> set[str]:
+            key = frozenset(names)
+            found = index.files(names) - set(changed)
+            found |= {p for p in changed if p.endswith((".c", ".h")) and state.mentions(p, key)}
+            return found
+
+        def read(path: str) -> bytes | None:
+            found = state.read(path)
+            return found[1] if found is not None else None
+
+        def converted(path: str, function: str) -> bool:
+            """The caller's body differs from the state before the contract's patch."""
+            before = blobs.read(commits[contract.patch - 1], path)
+            after = read(path)
+            if before is None or after is None:
+                return False
+            old = definitions(parser.parse(path, before[1])).get(function)
+            new = definitions(parser.parse(path, after)).get(function)
+            return old is None or new is None or old.node.text != new.node.text
+
+        return tuple(audit_callers([contract], files, read, parser, converted))
+
+    audits = []
+    for contract in contracts:
+        progress.message(f"auditing the callers of {contract.function}()")
+        final_audits = audit_at(final, contract)
+        at_patch = (
+            audit_at(commits[contract.patch], contract) if contract.patch != final_number else ()
+        )
+        audits.append(InferredAudit(contract, final_audits, at_patch))
+    return tuple(audits)
 
 
 class _Contents:
@@ -438,7 +551,114 @@ def tree_findings(audit: TreeAudit) -> list[Finding]:
         )
     for rule_audit in audit.audits:
         findings += _cause_findings(rule_audit)
+    for inferred in audit.inferred:
+        findings += inferred_findings(inferred)
     return findings
+
+
+INFERRED_RULE = Rule(
+    "inferred-contract",
+    Severity.WARNING,
+    "a caller of a function whose return contract a patch changes (inferred from the series, "
+    "no rule file) does not handle the new values",
+    RuleKind.CONTRACT,
+)
+
+
+def inferred_findings(inferred: InferredAudit) -> list[Finding]:
+    """One note per inferred contract (what changed, how many callers were read), a warning per
+    caller that does not handle it in the final state, and a note per caller broken only until
+    a later patch converts it."""
+    contract = inferred.contract
+    origin = Inferred(contract.patch, contract.function, contract.path, change_text(contract))
+    mark = (
+        f"[contract inferred from patch {contract.patch}: {contract.function}() in {contract.path}]"
+    )
+    sites = [s for a in inferred.final for s in a.sites]
+    unhandled = inferred.unhandled()
+    wrappers = [a.contract.function for a in inferred.final[1:]]
+    files = sum(a.files for a in inferred.final)
+    summary = (
+        f"inferred contract: {change_text(contract)}; {len(sites)} call site"
+        f"{'s' if len(sites) != 1 else ''} in {files} file{'s' if files != 1 else ''} read"
+    )
+    if wrappers:
+        shown = ", ".join(f"{w}()" for w in wrappers[:5])
+        more = f" and {len(wrappers) - 5} more" if len(wrappers) > 5 else ""
+        summary += (
+            f", through the pass-through wrapper{'s' if len(wrappers) > 1 else ''} {shown}{more}"
+        )
+    summary += f"; {len(unhandled)} unhandled"
+    findings = [
+        Finding(
+            rule=INFERRED_RULE.id,
+            severity=Severity.NOTE,
+            message=summary,
+            patch=contract.patch,
+            path=contract.path,
+            function=contract.function,
+            key=f"contract:{contract.function}",
+            inferred=origin,
+        )
+    ]
+    for wrapped, site in unhandled:
+        findings.append(
+            _caller_finding(wrapped, site, contract, origin, mark, Severity.WARNING, "")
+        )
+    final_ids = {s.id for _, s in unhandled}
+    for audit in inferred.at_patch:
+        for site in audit.unhandled():
+            if site.id in final_ids:
+                continue
+            findings.append(
+                _caller_finding(
+                    audit.contract,
+                    site,
+                    contract,
+                    origin,
+                    mark,
+                    Severity.NOTE,
+                    " (a later patch of the series converts it: the series does not bisect here)",
+                )
+            )
+    return findings
+
+
+def _caller_finding(
+    wrapped: Contract,
+    site: CallerSite,
+    contract: Contract,
+    origin: Inferred,
+    mark: str,
+    severity: Severity,
+    suffix: str,
+) -> Finding:
+    chain = ", which returns ".join(f"{w}()" for w in (wrapped.function, *wrapped.via[::-1]))
+    through = f" ({chain}'s result)" if wrapped.via else ""
+    message = (
+        f"{site.text} in {site.function}(): {site.how}; {change_text(wrapped)}{through}{suffix} "
+        f"{mark}"
+    )
+    evidence = tuple(
+        Location(site.path, step.line, f"{step.text}: {step.note}") for step in site.evidence
+    )
+    related = tuple(
+        Location(site.path, step.line, f"{step.text}: {step.note}") for step in site.related
+    )
+    return Finding(
+        rule=INFERRED_RULE.id,
+        severity=severity,
+        message=message,
+        patch=contract.patch,
+        path=site.path,
+        line=site.anchor.line if site.anchor is not None else site.line,
+        column=None if site.anchor is not None else site.column,
+        function=site.function,
+        key=f"{wrapped.function}:{site.text}",
+        evidence=evidence,
+        related=related,
+        inferred=origin,
+    )
 
 
 def _fuzzy_finding(applied: Applied) -> Finding:

@@ -62,6 +62,13 @@ def _result(finding: Finding, fingerprint: str, rule_ids: list[str]) -> dict[str
         "partialFingerprints": {"reviewtool/v1": fingerprint},
         "properties": {"patch": finding.patch},
     }
+    if finding.inferred is not None:
+        result["properties"]["inferred"] = {
+            "patch": finding.inferred.patch,
+            "function": finding.inferred.function,
+            "path": finding.inferred.path,
+            "change": finding.inferred.change,
+        }
     if finding.rule in rule_ids:
         result["ruleIndex"] = rule_ids.index(finding.rule)
     if finding.path:
