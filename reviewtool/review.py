@@ -51,12 +51,14 @@ def run(sources: Sequence[Source], options: AuditOptions) -> Report:
                 TREE_RULES,
                 audit_tree,
                 contract_rule,
+                return_rules,
                 tree_findings,
             )
 
             tree = audit_tree(series, options.tree, applied, options.progress)
             findings += tree_findings(tree)
             rules += TREE_RULES + tuple(contract_rule(a.rule) for a in tree.audits)
+            rules += return_rules(tree)
         if options.build is not None:
             from reviewtool.kbuild.builder import BUILD_RULE, build_findings
             from reviewtool.kbuild.builder import build_series as run_builds

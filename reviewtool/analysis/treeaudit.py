@@ -14,7 +14,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reviewtool.analysis.callers import CallerSite, Contract
@@ -28,6 +28,7 @@ from reviewtool.analysis.inference import (
     changed_contracts,
     definitions,
 )
+from reviewtool.analysis.returnrules import is_return_rule, load_return_rule
 from reviewtool.analysis.rules import ContractRule, load_rule, rule_names
 from reviewtool.analysis.verdicts import CallSite, Cause
 from reviewtool.errors import ToolchainError
@@ -89,6 +90,8 @@ class InferredAudit:
     contract: Contract
     final: tuple[ContractAudit, ...]
     at_patch: tuple[ContractAudit, ...] = ()
+    rule: str = ""  # the rule file's id for a contract stated there (empty: inferred)
+    preexisting: frozenset[str] = frozenset()  # sites unhandled at the base already
 
     def unhandled(self) -> list[tuple[Contract, CallerSite]]:
         return [(a.contract, s) for a in self.final for s in a.unhandled()]
@@ -202,7 +205,10 @@ def audit_tree(
     if applied is None:
         with AppliedSeries(series, options, strict=options.strict_apply, progress=progress) as own:
             return audit_tree(series, options, own, progress)
-    rules = choose_rules(series, options.rules)
+    stated = [r for r in options.rules if is_return_rule(r)]
+    named = [r for r in options.rules if r not in stated]
+    rules = choose_rules(series, named) if named or not stated else []
+    contract_files = [load_return_rule(r) for r in stated]
     workspace, base = applied.workspace, applied.base
     index = NameIndex(workspace, base, options.cache_dir)
     steps = len(rules) * (len(series.patches) + 1) + (len(series.patches) if options.infer else 0)
@@ -213,34 +219,46 @@ def audit_tree(
             _audit_rule(rule, workspace, base, applied.results(), index, blobs, context, progress)
             for rule in rules
         )
-        inferred = (
-            infer_contracts(workspace, base, applied.results(), index, blobs, progress)
-            if options.infer
-            else ()
+        inferred = infer_contracts(
+            workspace,
+            base,
+            applied.results(),
+            index,
+            blobs,
+            progress,
+            infer=options.infer,
+            stated=contract_files,
         )
     return TreeAudit(applied.state(), audits, inferred)
 
 
-def infer_contracts(
+def patch_contracts(
     workspace: Workspace,
     base: str,
     applied: Iterator[Applied],
-    index: NameIndex,
     blobs: BlobReader,
+    parser: Parser,
     progress: Progress = NOTHING,
-) -> tuple[InferredAudit, ...]:
-    """The return contracts each patch changes, and their callers tree-wide: in the final
-    state, and in the state the patch leaves when later patches follow (a caller a later
-    patch converts is broken in between)."""
-    parser = Parser()
+    *,
+    infer: bool = True,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> tuple[list[Contract], list[tuple[int, str]], dict[int, set[str]]]:
+    """The return contracts each patch changes (none without `infer`; none for the functions
+    in `skip`), the states (patch number, commit) from the base on, and the paths each patch
+    changes."""
     states = [(0, base)]
     contracts: list[Contract] = []
+    patch_paths: dict[int, set[str]] = {}
     for result in applied:
         number, commit = result.number, result.commit
         previous = states[-1][1]
         states.append((number, commit))
         progress.message(f"inferring return contracts: patch {number}")
         changed = workspace.changed_between(previous, commit)
+        patch_paths[number] = set(changed)
+        if not infer:
+            progress.advance(ANALYSE, f"patch {number}")
+            continue
 
         def reader(at: str) -> Callable[[str], bytes | None]:
             def read(path: str) -> bytes | None:
@@ -251,11 +269,50 @@ def infer_contracts(
 
         known = {c.function: c.after for c in contracts}
         found = changed_contracts(number, changed, reader(previous), reader(commit), parser, known)
+        found = [c for c in found if c.function not in skip]
         for contract in found:
             log.info("patch %d: %s", number, change_text(contract))
         contracts += found
         progress.advance(ANALYSE, f"inferred contracts: patch {number}")
-    if not contracts:
+    return contracts, states, patch_paths
+
+
+def infer_series(
+    series: Series, options: TreeOptions, progress: Progress = NOTHING
+) -> list[Contract]:
+    """The return contracts the series changes, without auditing their callers (`reviewtool
+    rule infer`)."""
+    with AppliedSeries(series, options, strict=options.strict_apply, progress=progress) as applied:
+        progress.start(ANALYSE, "patches read", len(series.patches))
+        with applied.workspace.blobs() as blobs:
+            contracts, _, _ = patch_contracts(
+                applied.workspace, applied.base, applied.results(), blobs, Parser(), progress
+            )
+    return contracts
+
+
+def infer_contracts(
+    workspace: Workspace,
+    base: str,
+    applied: Iterator[Applied],
+    index: NameIndex,
+    blobs: BlobReader,
+    progress: Progress = NOTHING,
+    *,
+    infer: bool = True,
+    stated: Sequence[tuple[str, list[Contract]]] = (),
+) -> tuple[InferredAudit, ...]:
+    """The return contracts each patch changes (with `infer`), and those rule files state, and
+    their callers tree-wide: in the final state, and in the state the patch leaves when later
+    patches follow (a caller a later patch converts is broken in between). A stated contract
+    whose function no patch changes is compared with the base: what was unhandled there is
+    pre-existing."""
+    parser = Parser()
+    named = {c.function for _, file_contracts in stated for c in file_contracts}
+    contracts, states, patch_paths = patch_contracts(
+        workspace, base, applied, blobs, parser, progress, infer=infer, skip=named
+    )
+    if not contracts and not stated:
         return ()
     commits = dict(states)
     final_number, final = states[-1]
@@ -283,6 +340,8 @@ def infer_contracts(
 
         def converted(path: str, function: str) -> bool:
             """The caller's body differs from the state before the contract's patch."""
+            if contract.patch < 1:
+                return False
             before = blobs.read(commits[contract.patch - 1], path)
             after = read(path)
             if before is None or after is None:
@@ -301,6 +360,26 @@ def infer_contracts(
             audit_at(commits[contract.patch], contract) if contract.patch != final_number else ()
         )
         audits.append(InferredAudit(contract, final_audits, at_patch))
+    for rule_id, file_contracts in stated:
+        for contract in file_contracts:
+            progress.message(f"{rule_id}: auditing the callers of {contract.function}()")
+            final_audits = audit_at(final, contract)
+            if contract.path in patch_paths.get(contract.patch, set()):
+                at_patch = (
+                    audit_at(commits[contract.patch], contract)
+                    if contract.patch != final_number
+                    else ()
+                )
+                audits.append(InferredAudit(contract, final_audits, at_patch, rule_id))
+                continue
+            before = {
+                s.id for a in audit_at(base, replace(contract, patch=0)) for s in a.unhandled()
+            }
+            audits.append(
+                InferredAudit(
+                    replace(contract, patch=0), final_audits, (), rule_id, frozenset(before)
+                )
+            )
     return tuple(audits)
 
 
@@ -565,37 +644,62 @@ INFERRED_RULE = Rule(
 )
 
 
+def return_rules(audit: TreeAudit) -> tuple[Rule, ...]:
+    """The rules of the return contracts audited: inferred ones, and each rule file's."""
+    found: dict[str, Rule] = {}
+    for inferred in audit.inferred:
+        if not inferred.rule:
+            found[INFERRED_RULE.id] = INFERRED_RULE
+        elif inferred.rule not in found:
+            summary = (
+                f"a caller does not handle the return contract of {inferred.contract.function}()"
+            )
+            found[inferred.rule] = Rule(inferred.rule, Severity.WARNING, summary, RuleKind.CONTRACT)
+    return tuple(found.values())
+
+
 def inferred_findings(inferred: InferredAudit) -> list[Finding]:
-    """One note per inferred contract (what changed, how many callers were read), a warning per
-    caller that does not handle it in the final state, and a note per caller broken only until
-    a later patch converts it."""
+    """One note per contract (what changed, how many callers were read), a warning per caller
+    that does not handle it in the final state (for a contract a rule file states about a
+    function no patch changes: per caller the series made so), and a note per caller broken
+    only until a later patch converts it."""
     contract = inferred.contract
-    origin = Inferred(contract.patch, contract.function, contract.path, change_text(contract))
-    mark = (
-        f"[contract inferred from patch {contract.patch}: {contract.function}() in {contract.path}]"
-    )
+    rule = inferred.rule or INFERRED_RULE.id
+    patch = contract.patch or None
+    if inferred.rule:
+        origin = None
+        mark = f"[contract from rule {inferred.rule}: {contract.function}()]"
+    else:
+        origin = Inferred(contract.patch, contract.function, contract.path, change_text(contract))
+        mark = (
+            f"[contract inferred from patch {contract.patch}: {contract.function}() in "
+            f"{contract.path}]"
+        )
     sites = [s for a in inferred.final for s in a.sites]
-    unhandled = inferred.unhandled()
+    unhandled = [(c, s) for c, s in inferred.unhandled() if s.id not in inferred.preexisting]
+    before = len(inferred.unhandled()) - len(unhandled)
     wrappers = [a.contract.function for a in inferred.final[1:]]
     files = sum(a.files for a in inferred.final)
     summary = (
-        f"inferred contract: {change_text(contract)}; {len(sites)} call site"
-        f"{'s' if len(sites) != 1 else ''} in {files} file{'s' if files != 1 else ''} read"
+        f"{'inferred contract' if not inferred.rule else f'contract of rule {inferred.rule}'}: "
+        f"{change_text(contract)}; {len(sites)} call site{'s' if len(sites) != 1 else ''} in "
+        f"{files} file{'s' if files != 1 else ''} read"
     )
     if wrappers:
         shown = ", ".join(f"{w}()" for w in wrappers[:5])
         more = f" and {len(wrappers) - 5} more" if len(wrappers) > 5 else ""
-        summary += (
-            f", through the pass-through wrapper{'s' if len(wrappers) > 1 else ''} {shown}{more}"
-        )
+        plural = "s" if len(wrappers) > 1 else ""
+        summary += f", through the pass-through wrapper{plural} {shown}{more}"
     summary += f"; {len(unhandled)} unhandled"
+    if before:
+        summary += f", {before} more unhandled before the series (left alone)"
     findings = [
         Finding(
-            rule=INFERRED_RULE.id,
+            rule=rule,
             severity=Severity.NOTE,
             message=summary,
-            patch=contract.patch,
-            path=contract.path,
+            patch=patch,
+            path=contract.path or None,
             function=contract.function,
             key=f"contract:{contract.function}",
             inferred=origin,
@@ -603,32 +707,28 @@ def inferred_findings(inferred: InferredAudit) -> list[Finding]:
     ]
     for wrapped, site in unhandled:
         findings.append(
-            _caller_finding(wrapped, site, contract, origin, mark, Severity.WARNING, "")
+            _caller_finding(rule, wrapped, site, patch, origin, mark, Severity.WARNING, "")
         )
-    final_ids = {s.id for _, s in unhandled}
+    final_ids = {s.id for _, s in inferred.unhandled()}
     for audit in inferred.at_patch:
         for site in audit.unhandled():
             if site.id in final_ids:
                 continue
+            suffix = " (a later patch of the series converts it: the series does not bisect here)"
             findings.append(
                 _caller_finding(
-                    audit.contract,
-                    site,
-                    contract,
-                    origin,
-                    mark,
-                    Severity.NOTE,
-                    " (a later patch of the series converts it: the series does not bisect here)",
+                    rule, audit.contract, site, patch, origin, mark, Severity.NOTE, suffix
                 )
             )
     return findings
 
 
 def _caller_finding(
+    rule: str,
     wrapped: Contract,
     site: CallerSite,
-    contract: Contract,
-    origin: Inferred,
+    patch: int | None,
+    origin: Inferred | None,
     mark: str,
     severity: Severity,
     suffix: str,
@@ -646,10 +746,10 @@ def _caller_finding(
         Location(site.path, step.line, f"{step.text}: {step.note}") for step in site.related
     )
     return Finding(
-        rule=INFERRED_RULE.id,
+        rule=rule,
         severity=severity,
         message=message,
-        patch=contract.patch,
+        patch=patch,
         path=site.path,
         line=site.anchor.line if site.anchor is not None else site.line,
         column=None if site.anchor is not None else site.column,

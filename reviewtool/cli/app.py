@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from reviewtool import __version__
-from reviewtool.cli import audit, bot, build, check, common, hook, merge
+from reviewtool.cli import audit, bot, build, check, common, hook, merge, rule
 from reviewtool.errors import ExitCode, ReviewtoolError
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ app.command()(audit.rules)
 app.command("check-patch")(check.check_patch)
 app.add_typer(hook.hook_app, name="hook")
 app.add_typer(bot.bot_app, name="bot")
+app.add_typer(rule.rule_app, name="rule")
 
 
 def _version(value: bool) -> None:

@@ -17,6 +17,7 @@ from reviewtool.cli.options import (
     EmailFromOption,
     FailOn,
     InboxOption,
+    InferOption,
     JobsOption,
     MaxInputSizeOption,
     NoCacheOption,
@@ -95,6 +96,7 @@ def audit(
             show_default=False,
         ),
     ] = None,
+    infer: InferOption = True,
     list_rules: Annotated[bool, typer.Option(help="List the contract rules and exit.")] = False,
     cache_dir: Annotated[
         Path | None,
@@ -166,6 +168,7 @@ def audit(
             rules=tuple(rule or ()),
             cache_dir=None if no_cache else (cache_dir or common.default_cache()),
             work_dir=work_dir,
+            infer=infer,
         )
     elif base or rule or strict_apply or build:
         raise InputError("--base, --rule, --strict-apply and --build need --tree")
@@ -191,10 +194,10 @@ def rules(
     """List the rules reviewtool checks: id, kind, default severity, summary."""
     from reviewtool.analysis.checks import RULES
     from reviewtool.analysis.rules import load_rule, rule_names
-    from reviewtool.analysis.treeaudit import TREE_RULES, contract_rule
+    from reviewtool.analysis.treeaudit import INFERRED_RULE, TREE_RULES, contract_rule
     from reviewtool.kbuild.builder import BUILD_RULE
 
-    contracts = tuple(contract_rule(load_rule(name)) for name in rule_names())
+    contracts = (*(contract_rule(load_rule(name)) for name in rule_names()), INFERRED_RULE)
     wanted = set(kind or RuleKind)
     for rule in (*RULES.values(), *TREE_RULES, *contracts, BUILD_RULE):
         if rule.kind in wanted:

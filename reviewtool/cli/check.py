@@ -20,6 +20,7 @@ from reviewtool.cli.options import (
     ConfiguredTreeOption,
     FailOn,
     FailOnOption,
+    InferOption,
     JobsOption,
     MaxInputSizeOption,
     NoCacheOption,
@@ -53,6 +54,7 @@ def check(
     output: OutputOption = None,
     fail_on: ConfiguredFailOnOption = None,
     rule: ConfiguredRuleOption = None,
+    infer: InferOption = True,
     tree: ConfiguredTreeOption = None,
     build: Annotated[
         bool | None,
@@ -123,6 +125,7 @@ def check(
             rules=tuple(rule or settings.rules),
             cache_dir=None if no_cache else (cache or common.default_cache()),
             work_dir=work_dir,
+            infer=infer,
         )
     build_options = None
     if wants_build and audit_tree:

@@ -182,6 +182,15 @@ ConfiguredRuleOption = Annotated[
         show_default=False,
     ),
 ]
+InferOption = Annotated[
+    bool,
+    typer.Option(
+        "--infer/--no-infer",
+        help="With --tree: infer the return contracts the series changes (a function that "
+        "now returns ERR_PTR() where it returned NULL, a new errno, int to bool) and audit "
+        "their callers, beside the contract rules.",
+    ),
+]
 ConfiguredTreeOption = Annotated[
     bool | None,
     typer.Option(

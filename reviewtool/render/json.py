@@ -12,7 +12,7 @@ from reviewtool.render.common import json_safe
 from reviewtool.report import SCHEMA_VERSION, Report
 
 if TYPE_CHECKING:
-    from reviewtool.analysis.treeaudit import CauseStatus, TreeAudit
+    from reviewtool.analysis.treeaudit import CauseStatus, InferredAudit, TreeAudit
 
 
 def render(report: Report) -> str:
@@ -129,9 +129,52 @@ def _tree(tree: TreeAudit) -> dict[str, Any]:
             }
             for rule, site in tree.sites()
         ],
+        "contracts": [_contract(i) for i in tree.inferred],
         "causes": [_cause(a.rule.id, c) for a in tree.audits for c in a.causes],
         "preexisting": [
             _cause(a.rule.id, c) for a in tree.audits for c in a.causes_with("preexisting")
+        ],
+    }
+
+
+def _contract(inferred: InferredAudit) -> dict[str, Any]:
+    """A return contract (inferred from a patch, or stated by a rule file) and every call site
+    of it and of its pass-through wrappers in the final state, with verdict and reason."""
+    from reviewtool.analysis.inference import change_text
+    from reviewtool.analysis.returnrules import kind_text
+
+    contract = inferred.contract
+    return {
+        "function": contract.function,
+        "path": contract.path,
+        "patch": contract.patch or None,
+        "inferred": not inferred.rule,
+        "rule": inferred.rule or "inferred-contract",
+        "change": change_text(contract),
+        "type_before": contract.type_before.text,
+        "type": contract.type_after.text,
+        "before": sorted(kind_text(k) for k in contract.before),
+        "after": sorted(kind_text(k) for k in contract.after),
+        "wrappers": [a.contract.function for a in inferred.final[1:]],
+        "callsites": [
+            {
+                "id": site.id,
+                "function": site.function,
+                "callee": site.callee,
+                "path": site.path,
+                "line": site.line,
+                "call": site.text,
+                "verdict": site.verdict,
+                "reason": site.reason,
+                "how": site.how,
+                "preexisting": site.id in inferred.preexisting,
+                "evidence": [
+                    {"path": site.path, "line": e.line, "note": f"{e.text}: {e.note}"}
+                    for e in site.evidence
+                ],
+            }
+            for audit in inferred.final
+            for site in audit.sites
         ],
     }
 
