@@ -434,13 +434,13 @@ class CallerAnalysis:
     def _narrow_cases(
         self, held: Held, labels: list[str], match: bool, node: tree_sitter.Node
     ) -> Held:
-        def matches(token: Token) -> frozenset[bool]:
-            found: set[bool] = set()
-            for label in labels:
-                found |= _compare(token, "==", label)
-            return frozenset(found) or frozenset({False})
+        def kept_by(token: Token) -> bool:
+            if match:  # an arm: the token may equal one of its labels
+                return any(True in _compare(token, "==", label) for label in labels)
+            # past every label (default, or out of the switch): it may differ from all of them
+            return all(False in _compare(token, "==", label) for label in labels)
 
-        kept = frozenset(t for t in held.tokens if match in matches(t))
+        kept = frozenset(t for t in held.tokens if kept_by(t))
         step = Step(line_of(node), node_text(node)[:80].split(":")[0], "switch arm")
         return _narrowed(held, kept, step)
 
@@ -489,11 +489,13 @@ class CallerAnalysis:
         return None
 
     def _break_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
+        self._branch_end(flow, node, "a break")
         if self.breaks:
             self.breaks[-1].append(flow)
         return None
 
     def _continue_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
+        self._branch_end(flow, node, "a continue")
         return None
 
     def _goto_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
