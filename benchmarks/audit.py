@@ -11,6 +11,10 @@ On the 6.1 tree:
     swap pte", asked of reviewtool (the uffd-wp rule, with its new case assumed to exist) and of
     spatch (benchmarks/spatch/swap_special.cocci): each tool's time and sites, and the sites each
     finds that the other does not.
+On the 6.1 tree, inferred contracts: a one-patch series that changes one widely used function's
+return contract (fixtures/kernel/filemap-get-folio-errptr.mbox: `__filemap_get_folio()` returns
+ERR_PTR() instead of NULL), fully audited (apply, inference, every caller and wrapper caller),
+cold and warm, side by side with the same audit under --no-infer (target: < 15 s warm).
 With a v5.11 tree and the RFC mbox: the whole `reviewtool audit --tree` (apply 30 patches and
 audit all 31 states) next to one whole-tree spatch run on the base, and their ratio.
 
@@ -224,11 +228,18 @@ def section_61(tree: Path, baseline: Path | None = None, repeat: int = 3) -> Non
             print(f"    {path}:{line}")
 
 
-def rfc_audit(tree: Path, series: Path, cache: str, code: Path | None = None) -> float:
+def rfc_audit(tree: Path, series: Path, cache: str, code: Path | None = None, *extra: str) -> float:
     """Wall time of the whole `reviewtool audit --tree` of the series, in a fresh process."""
+    return timed_audit(tree, series, cache, code, *extra)[0]
+
+
+def timed_audit(
+    tree: Path, series: Path, cache: str, code: Path | None = None, *extra: str
+) -> tuple[float, dict[str, Any]]:
+    """Wall time and JSON report of `reviewtool audit --tree` of the series, in a fresh process."""
     env = dict(code_env(code), XDG_CACHE_HOME=cache)
     start = time.perf_counter()
-    subprocess.run(
+    out = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -241,13 +252,44 @@ def rfc_audit(tree: Path, series: Path, cache: str, code: Path | None = None) ->
             "json",
             "--fail-on",
             "never",
+            *extra,
         ],
         check=True,
         capture_output=True,
         env=env,
         cwd=code or Path.cwd(),
+    ).stdout
+    seconds = time.perf_counter() - start
+    report: dict[str, Any] = json.loads(out)
+    return seconds, report
+
+
+INFERRED_SERIES = HERE.parent / "fixtures" / "kernel" / "filemap-get-folio-errptr.mbox"
+
+
+def section_inferred(tree: Path, repeat: int = 3) -> None:
+    """The one-patch contract change, fully audited, next to the same audit without inference."""
+    print(f"== 6.1 tree, inferred contracts: {INFERRED_SERIES.name}")
+    with tempfile.TemporaryDirectory() as cache:
+        cold, report = timed_audit(tree, INFERRED_SERIES, cache)
+        inferred: list[float] = []
+        plain: list[float] = []
+        for _ in range(repeat):
+            inferred.append(timed_audit(tree, INFERRED_SERIES, cache)[0])
+            plain.append(timed_audit(tree, INFERRED_SERIES, cache, None, "--no-infer")[0])
+    contracts = report.get("contracts", [])
+    sites = [s for c in contracts for s in c["callsites"]]
+    unhandled = [s for s in sites if s["verdict"] == "unhandled"]
+    wrappers = [w for c in contracts for w in c["wrappers"]]
+    warm, without = statistics.median(inferred), statistics.median(plain)
+    print(
+        f"  {len(contracts)} contract(s), {len(wrappers)} wrapper(s), {len(sites)} call sites, "
+        f"{len(unhandled)} unhandled"
     )
-    return time.perf_counter() - start
+    print(
+        f"  full audit with inference: cold {cold:.2f} s, warm {warm:.2f} s (median of {repeat}; "
+        f"target < 15 s); --no-infer warm {without:.2f} s; ratio {warm / without:.2f}"
+    )
 
 
 def section_rfc(tree: Path, series: Path, baseline: Path | None = None, repeat: int = 3) -> None:
@@ -303,6 +345,7 @@ def main() -> int:
         baseline = export(HERE.parent, args.baseline, Path(exported)) if args.baseline else None
         if args.tree61:
             section_61(args.tree61, baseline, args.repeat)
+            section_inferred(args.tree61, args.repeat)
         if args.tree511 and args.series.is_file():
             section_rfc(args.tree511, args.series, baseline, args.repeat)
     return 0
