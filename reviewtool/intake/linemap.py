@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from reviewtool.intake.mail import MAX_MIME_DEPTH
+
 _HEADER_FIELD = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _GIT_HEADER = re.compile(r"^diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
@@ -174,14 +176,19 @@ def _subject_line(lines: Sequence[bytes], start: int) -> int:
     return 0
 
 
-def _entity(lines: Sequence[bytes], start: int, end: int, *, top: bool) -> Iterator[BodyLine]:
-    """The decoded text lines of a MIME entity spanning lines[start:end]."""
+def _entity(
+    lines: Sequence[bytes], start: int, end: int, *, top: bool, depth: int = 1
+) -> Iterator[BodyLine]:
+    """The decoded text lines of a MIME entity spanning lines[start:end] (parts nested deeper
+    than the mail reader reads give none: that message is unparseable there too)."""
     blank = header_end(lines, start, end)
     headers = parse_headers(lines[start:blank])
     body_start = min(blank + 1, end)
     if real_multipart(headers, lines[body_start:end]):
+        if depth >= MAX_MIME_DEPTH:
+            return
         for part_start, part_end in _parts(lines, body_start, end, headers.get_boundary() or ""):
-            yield from _entity(lines, part_start, part_end, top=False)
+            yield from _entity(lines, part_start, part_end, top=False, depth=depth + 1)
         return
     if not top and headers.get_content_maintype() != "multipart" and not _is_text(headers):
         return

@@ -7,10 +7,12 @@ becomes LF, and RFC 2047 encoded words in headers are decoded.
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.errors
 import email.header
 import email.message
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -158,9 +160,19 @@ def _split_mbox(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
 
 def parse_mail(raw: bytes, *, origin: str, index: int) -> Mail:
     """Decode one RFC 2822 message."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    problem = _structure_problem(raw, message)
-    body, body_problem = _decode_body(message)
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        too_deep = _mime_depth(message) > MAX_MIME_DEPTH
+    except RecursionError:  # the stdlib parser recurses per nested multipart
+        too_deep = True
+    if too_deep:
+        # the headers are still the message's: the series can name it; the body is not read
+        message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        problem = f"broken MIME: multipart parts nested deeper than {MAX_MIME_DEPTH} levels"
+        body, body_problem = "", ""
+    else:
+        problem = _structure_problem(raw, message)
+        body, body_problem = _decode_body(message)
     return Mail(
         origin=origin,
         index=index,
@@ -170,13 +182,35 @@ def parse_mail(raw: bytes, *, origin: str, index: int) -> Mail:
         date=header(message, "Date"),
         message_id=_message_id(header(message, "Message-Id")),
         in_reply_to=_message_id(header(message, "In-Reply-To")),
-        references=tuple(_message_ids(header(message, "References"))),
+        references=_bounded_references(_message_ids(header(message, "References"))),
         to=_addresses(message, "To"),
         cc=_addresses(message, "Cc"),
         body=body,
         problem=problem or body_problem,
         raw_subject=header(message, "Subject"),
     )
+
+
+# Mail clients nest a handful of multipart levels (a signed message with an attachment is 3);
+# deeper is hostile or broken, and the stdlib parser and walk() recurse per level.
+MAX_MIME_DEPTH = 16
+
+
+def _mime_depth(message: email.message.Message) -> int:
+    """How deep multipart parts nest (1: not multipart), without recursion."""
+    deepest = 0
+    stack: list[tuple[email.message.Message, int]] = [(message, 1)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_MIME_DEPTH:
+            break
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend(
+                (child, depth + 1) for child in payload if isinstance(child, email.message.Message)
+            )
+    return deepest
 
 
 def _structure_problem(raw: bytes, message: email.message.Message) -> str:
@@ -241,6 +275,17 @@ def _message_id(value: str) -> str:
     return ids[0] if ids else value.strip().strip("<>")
 
 
+# A References header longer than this keeps its first and last ids (the thread's root and
+# the nearest ancestors: what threading needs), as public-inbox bounds what it indexes.
+MAX_REFERENCES = 100
+
+
+def _bounded_references(ids: list[str]) -> tuple[str, ...]:
+    if len(ids) <= MAX_REFERENCES:
+        return tuple(ids)
+    return (*ids[:10], *ids[-(MAX_REFERENCES - 10) :])
+
+
 def _message_ids(value: str) -> list[str]:
     return re.findall(r"<([^<>\s]+)>", value)
 
@@ -275,11 +320,22 @@ def _text_parts(message: email.message.Message) -> Iterator[email.message.Messag
 
 
 def _decode_text(payload: bytes, charset: str) -> str:
+    """The payload decoded with its declared charset; a charset Python does not know, one that
+    is not a text encoding (`undefined`, `idna`, `rot13`, `base64`) or one that fails anyway
+    decodes as UTF-8 with replacement characters, never fatally."""
     try:
-        text = payload.decode(charset, "replace")
-    except LookupError:
+        codec = codecs.lookup(charset)
+        if not getattr(codec, "_is_text_encoding", True) or codec.name in _UNUSABLE_CODECS:
+            raise LookupError(charset)
+        text = payload.decode(codec.name, "replace")
+    except (LookupError, UnicodeError, ValueError, TypeError):
         text = payload.decode("utf-8", "replace")
     return text.replace("\r\n", "\n")
+
+
+# codecs that are text encodings to Python but cannot decode mail with "replace"
+_UNUSABLE_CODECS = frozenset({"undefined", "idna", "punycode", "raw-unicode-escape",
+                              "unicode-escape", "uu"})  # fmt: skip
 
 
 def format_address(name: str, address: str) -> str:

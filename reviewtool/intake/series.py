@@ -154,16 +154,23 @@ def _choose_revision(revisions: tuple[int, ...], wanted: int | None) -> tuple[in
 def _main_thread(candidates: list[_Candidate]) -> tuple[list[_Candidate], list[_Candidate]]:
     """The largest thread of this revision, plus unthreaded messages (format-patch output)."""
     parent: dict[str, str] = {}
+    size: dict[str, int] = {}
 
     def find(node: str) -> str:
-        while parent.get(node, node) != node:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]  # path halving: near-constant amortised
             node = parent[node]
         return node
 
     def union(a: str, b: str) -> None:
-        parent.setdefault(a, a)
-        parent.setdefault(b, b)
-        parent[find(a)] = find(b)
+        a, b = find(a), find(b)
+        if a == b:
+            return
+        if size.get(a, 1) > size.get(b, 1):
+            a, b = b, a
+        parent[a] = b  # the smaller tree under the larger one
+        size[b] = size.get(b, 1) + size.get(a, 1)
 
     keys = [c.mail.message_id or f"#{c.mail.index}" for c in candidates]
     for key, candidate in zip(keys, candidates, strict=True):
