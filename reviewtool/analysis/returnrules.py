@@ -32,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_MAX_RULE_BYTES = 1 << 20
+_MAX_RULE_BYTES = 4 << 20
 _ERRPTR = re.compile(r"ERR_PTR\((-E[A-Z0-9]+|-E\*)\)")
 _ERRNO = re.compile(r"-E[A-Z0-9]+|-E\*")
 _NUMBER = re.compile(r"-?(0[xX][0-9a-fA-F]+|\d+)")

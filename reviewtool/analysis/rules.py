@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -149,39 +151,84 @@ class ContractRule:
 
 
 def rule_names(directory: Path = RULE_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.toml") if _load_toml(p).get("id") is not None)
+    return sorted(
+        p.stem
+        for p in directory.glob("*.toml")
+        if _load_toml(p).get("id") is not None and "returns" not in _load_toml(p)
+    )
 
 
 def load_rule(name_or_path: str, directory: Path = RULE_DIR) -> ContractRule:
-    """A rule by id (a file in queries/rules) or by path to a TOML file."""
+    """A rule by id (a file in queries/rules) or by path to a TOML file. Anything wrong with
+    the file is an InputError naming the file, the key and what it should be."""
     path = Path(name_or_path)
     if not path.suffix:
         path = directory / f"{name_or_path}.toml"
     if not path.is_file():
         known = ", ".join(rule_names(directory))
         raise InputError(f"--rule {name_or_path}: no such rule (known: {known})")
-    data = _merged(path)
+    data = _merged(path, ())
+    validate(data, str(path))
     try:
         return _build(data, str(path))
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"{path}: invalid rule: {error}") from error
 
 
+MAX_RULE_BYTES = 4 << 20
+MAX_INDEX = 64  # an argument index past this is no C function's
+MAX_LIST = 1000  # names or cases in one list: a contract is about a few APIs, not a tree's
+MAX_TABLE = 1000  # entries of one table (predicates, forbidden uses, ...)
+_MAX_EXTENDS_DEPTH = 8
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _load_toml(path: Path) -> dict[str, Any]:
+    """A rule file's TOML: a regular file below MAX_RULE_BYTES, UTF-8, and parseable."""
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-        return data
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError(f"{path}: cannot read rule: {error}") from error
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path}: cannot read rule: not a regular file")
+        if info.st_size > MAX_RULE_BYTES:
+            raise InputError(f"{path}: cannot read rule: larger than {MAX_RULE_BYTES} bytes")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RULE_BYTES + 1)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read rule: {error.strerror or error}") from None
+    if len(raw) > MAX_RULE_BYTES:
+        raise InputError(f"{path}: cannot read rule: larger than {MAX_RULE_BYTES} bytes")
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: cannot read rule: not UTF-8 (byte {error.start})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{path}: cannot read rule: {error}") from None
+    except RecursionError:
+        raise InputError(f"{path}: cannot read rule: nested too deep") from None
+    return data
 
 
-def _merged(path: Path) -> dict[str, Any]:
+def _merged(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The rule with the files it `extends` merged in first (this file wins)."""
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(p.name for p in (*seen, resolved))
+        raise InputError(f"{path}: extends: a cycle ({chain})")
+    if len(seen) >= _MAX_EXTENDS_DEPTH:
+        raise InputError(f"{path}: extends: more than {_MAX_EXTENDS_DEPTH} files deep")
     data = _load_toml(path)
+    bases = data.get("extends", [])
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
+        raise InputError(f"{path}: extends: expected an array of file names (strings)")
     merged: dict[str, Any] = {}
-    for base in data.get("extends", []):
-        for key, value in _merged(path.parent / base).items():
-            if isinstance(value, dict):
-                merged.setdefault(key, {}).update(value)
+    for base in bases:
+        if "\0" in base:
+            raise InputError(f"{path}: extends: expected a file name, not {base!r}")
+        for key, value in _merged(path.parent / base, (*seen, resolved)).items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key].update(value)
+            elif isinstance(value, dict):
+                merged[key] = dict(value)
             else:
                 merged[key] = value
     for key, value in data.items():
@@ -190,6 +237,143 @@ def _merged(path: Path) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+# The schema of a case rule: each top-level key, and what its value must be.
+_INDEX = "index"
+_NAMES = "names"
+_STRING = "string"
+_STRINGS = "strings"
+_TOP: dict[str, str] = {
+    "id": _STRING, "title": _STRING, "value": _STRING, "severity": _STRING,
+    "watch": _NAMES, "new_cases": _STRINGS, "extends": _STRINGS,
+    "cases": "cases", "predicates": "predicates", "derive": "derive", "forbidden": "forbidden",
+    "readers": "indexes", "writers": "indexes", "preserve": "indexes", "transparent": "indexes",
+    "constructors": "case-lists", "types": "case-lists", "comparisons": "comparisons",
+    "results": "results", "slots": "slots",
+}  # fmt: skip
+_TABLES: dict[str, dict[str, str]] = {
+    "cases": {"group": _STRING, "doc": _STRING, "exists_if": _NAMES, "config": _STRING},
+    "predicates": {"true": _STRINGS, "false": _STRINGS, "argument": _INDEX},
+    "derive": {"argument": _INDEX, "type": _STRING},
+    "forbidden": {"argument": _INDEX, "cases": _STRINGS, "why": _STRING},
+    "comparisons": {"function": _STRING, "argument": _INDEX, "operator": _STRING,
+                    "operand": _STRING, "true": _STRINGS, "false": _STRINGS},
+    "results": {"argument": _INDEX, "zero": _STRINGS, "nonzero": _STRINGS},
+    "slots": {"slot": _STRING, "arguments": "index-list"},
+}  # fmt: skip
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "predicates": ("true",),
+    "forbidden": ("cases",),
+    "comparisons": ("function", "operator", "operand", "true"),
+    "slots": ("slot", "arguments"),
+}
+
+
+def validate(data: dict[str, Any], source: str) -> None:
+    """Check a merged case rule against the schema (queries/rules/FORMAT.md) before use: every
+    key known, every value of its type, names C identifiers, indexes 0..64. The InputError
+    names the file, the key and what it must be."""
+    if "returns" in data:
+        raise InputError(
+            f"{source}: returns: a return-contract rule file, read by audit --rule with --tree"
+        )
+    for key, value in data.items():
+        kind = _TOP.get(key)
+        if kind is None:
+            known = ", ".join(sorted(_TOP))
+            raise InputError(f"{source}: {key}: unknown key (known: {known})")
+        _check(value, kind, f"{source}: {key}")
+    for key in ("id", "cases"):
+        if key not in data:
+            raise InputError(f"{source}: {key}: missing (every rule has an id and cases)")
+    if not data["id"]:
+        raise InputError(f"{source}: id: expected a non-empty string")
+
+
+def _check(value: Any, kind: str, where: str) -> None:
+    if kind == _STRING:
+        if not isinstance(value, str) or "\0" in value:
+            raise InputError(f"{where}: expected a string{_shown(value)}")
+    elif kind in (_STRINGS, _NAMES):
+        what = "names" if kind == _NAMES else "strings"
+        if not isinstance(value, list):
+            raise InputError(f"{where}: expected an array of {what}{_shown(value)}")
+        if len(value) > MAX_LIST:
+            raise InputError(f"{where}: expected at most {MAX_LIST} {what}, not {len(value)}")
+        for number, item in enumerate(value):
+            _check(item, "name" if kind == _NAMES else _STRING, f"{where}[{number}]")
+    elif kind == "name":
+        if not isinstance(value, str) or not _NAME.fullmatch(value):
+            raise InputError(f"{where}: expected a C identifier{_shown(value)}")
+    elif kind == _INDEX:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INDEX:
+            raise InputError(
+                f"{where}: expected an argument index (an integer 0..{MAX_INDEX}){_shown(value)}"
+            )
+    elif kind == "index-list":
+        if not isinstance(value, list):
+            raise InputError(f"{where}: expected an array of argument indexes{_shown(value)}")
+        for number, item in enumerate(value):
+            _check(item, _INDEX, f"{where}[{number}]")
+    elif kind == "indexes":
+        _table_of(value, where, lambda item, at: _check(item, _INDEX, at))
+    elif kind == "case-lists":
+        _table_of(value, where, lambda item, at: _check(item, _STRINGS, at))
+    elif kind == "derive":
+
+        def derivation(item: Any, at: str) -> None:
+            if isinstance(item, dict):
+                _fields(item, "derive", at)
+                if "argument" not in item:
+                    raise InputError(f"{at}: argument: missing")
+            else:
+                _check(item, _INDEX, at)
+
+        _table_of(value, where, derivation)
+    elif kind == "comparisons":
+        if not isinstance(value, list):
+            raise InputError(f"{where}: expected an array of tables ([[comparisons]])")
+        if len(value) > MAX_TABLE:
+            raise InputError(f"{where}: expected at most {MAX_TABLE} entries, not {len(value)}")
+        for number, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise InputError(f"{where}[{number}]: expected a table{_shown(item)}")
+            _fields(item, kind, f"{where}[{number}]")
+            _check(item["function"], "name", f"{where}[{number}].function")
+    else:  # a table of tables keyed by name
+        _table_of(value, where, lambda item, at: _fields(item, kind, at))
+
+
+def _table_of(value: Any, where: str, check: Any) -> None:
+    """A table keyed by names (functions, cases, types), each value checked by `check`."""
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: expected a table{_shown(value)}")
+    if len(value) > MAX_TABLE:
+        raise InputError(f"{where}: expected at most {MAX_TABLE} entries, not {len(value)}")
+    for name, item in value.items():
+        if not _NAME.fullmatch(name):
+            raise InputError(f"{where}: key {name!r}: expected a C identifier")
+        check(item, f"{where}.{name}")
+
+
+def _fields(item: Any, kind: str, where: str) -> None:
+    if not isinstance(item, dict):
+        raise InputError(f"{where}: expected a table{_shown(item)}")
+    fields = _TABLES[kind]
+    for key, value in item.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise InputError(f"{where}.{key}: unknown key (known: {known})")
+        _check(value, fields[key], f"{where}.{key}")
+    for key in _REQUIRED.get(kind, ()):
+        if key not in item:
+            raise InputError(f"{where}.{key}: missing")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f", not {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _build(data: dict[str, Any], source: str) -> ContractRule:

@@ -153,21 +153,44 @@ class NameIndex:
         return {path for name in names for path in self._known.get(name, [])}
 
     def _search(self, names: list[str]) -> None:
-        args = ["grep", "-o", "-w", "-I"]
-        for name in names:
-            args += ["-e", name]
-        result = self.workspace.git(*args, self.base, "--", "*.c", "*.h", check=False)
-        if result.returncode not in (0, 1):
-            raise ToolchainError(f"git grep failed: {result.stderr.decode().strip()}")
         found: dict[str, set[str]] = {name: set() for name in names}
         prefix = f"{self.base}:"
-        for output in result.stdout.decode("utf-8", "replace").splitlines():
-            path, _, name = output.removeprefix(prefix).rpartition(":")
-            if name in found:
-                found[name].add(path)
+        for batch in _batches(names, _GREP_ARGUMENT_BYTES):
+            # one extended regex of the names, longest first: git compiles every `-e` on its
+            # own and tries each on every line (1,000 names took 85 s on 6.1; this, 3 s)
+            ordered = sorted(batch, key=lambda n: (-len(n), n))
+            pattern = "(" + "|".join(re.escape(n) for n in ordered) + ")"
+            args = ["grep", "-E", "-o", "-w", "-I", "-e", pattern]
+            result = self.workspace.git(*args, self.base, "--", "*.c", "*.h", check=False)
+            if result.returncode not in (0, 1):
+                raise ToolchainError(f"git grep failed: {result.stderr.decode().strip()}")
+            for output in result.stdout.decode("utf-8", "replace").splitlines():
+                path, _, name = output.removeprefix(prefix).rpartition(":")
+                if name in found:
+                    found[name].add(path)
         for name, paths in found.items():
             self._known[name] = sorted(paths)
         self._save()
+
+
+# What one `git grep` command line may spend on its `-e NAME` patterns: well under the
+# kernel's per-argument-list limit (ARG_MAX, 2 MiB with the environment), so a rule that
+# watches 100,000 names is searched in several runs, never refused by exec.
+_GREP_ARGUMENT_BYTES = 128 * 1024
+
+
+def _batches(names: list[str], budget: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for name in names:
+        cost = len(name.encode()) + 1  # the name and its `|` in the one pattern
+        if batch and size + cost > budget:
+            yield batch
+            batch, size = [], 0
+        batch.append(name)
+        size += cost
+    if batch:
+        yield batch
 
 
 def choose_rules(series: Series, wanted: Sequence[str]) -> list[ContractRule]:
