@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -70,7 +72,7 @@ class _Stderr(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.write(common.one_line(self.format(record)) + "\n")
         except Exception:  # logging's contract: report, never raise
             self.handleError(record)
 
@@ -92,6 +94,15 @@ def _log_to_stderr(level: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every outcome to a documented exit code."""
     command = typer.main.get_command(app)
+    interrupted = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_interrupt(signum: int, frame: object) -> None:
+            interrupted.set()  # typer turns the KeyboardInterrupt into a silent exit code
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = command.main(
             args=argv if argv is not None else sys.argv[1:],
@@ -103,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:
         return _usage_error(error)
     except (KeyboardInterrupt, typer.Abort):
-        _error("interrupted")
-        return ExitCode.INTERRUPTED
+        return _interrupted()
     except ReviewtoolError as error:
         _error(error.message)
         if error.details() and log.isEnabledFor(logging.INFO):
@@ -120,7 +130,18 @@ def main(argv: list[str] | None = None) -> int:
             " (set REVIEWTOOL_DEBUG=1 for a traceback)"
         )
         return ExitCode.INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        return _interrupted()
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _interrupted() -> int:
+    """Ctrl-C: one line, and the shell's code for it (temporary files are already gone)."""
+    sys.stderr.write("reviewtool: interrupted\n")
+    return ExitCode.INTERRUPTED
 
 
 def _usage_error(error: typer.TyperException) -> int:
@@ -139,4 +160,4 @@ def _usage_error(error: typer.TyperException) -> int:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"reviewtool: error: {message}\n")
+    sys.stderr.write(f"reviewtool: error: {common.one_line(message)}\n")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from reviewtool.cli import common
-from reviewtool.cli.options import DEFAULT_MAX_INPUT_SIZE, MaxInputSizeOption
+from reviewtool.cli.options import DEFAULT_MAX_INPUT_SIZE, MAX_TIMEOUT, MaxInputSizeOption
 from reviewtool.errors import ExitCode, InputError
 
 bot_app = typer.Typer(
@@ -42,7 +42,10 @@ def bot_fetch(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for the connection and each read.", min=0.001)
+        float,
+        typer.Option(
+            help="Seconds to wait for the connection and each read.", min=0.001, max=MAX_TIMEOUT
+        ),
     ] = 30.0,
     max_input_size: MaxInputSizeOption = DEFAULT_MAX_INPUT_SIZE,
 ) -> int:
@@ -83,7 +86,10 @@ def bot_reply(
         bool, typer.Option(help="Print the envelopes and messages instead of sending.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for the server at each step.", min=0.001)
+        float,
+        typer.Option(
+            help="Seconds to wait for the server at each step.", min=0.001, max=MAX_TIMEOUT
+        ),
     ] = 60.0,
 ) -> int:
     """Send the replies FILE... by SMTP: envelope sender From:, recipients To, Cc and Bcc.
@@ -119,9 +125,8 @@ def bot_reply(
     )
     for sent in smtp_module.send(messages, options):
         for recipient, answer in sent.refused.items():
-            sys.stderr.write(
-                f"reviewtool: warning: {sent.message.name}: {recipient} refused: {answer}\n"
-            )
+            refused = f"{sent.message.name}: {recipient} refused: {answer}"
+            sys.stderr.write(f"reviewtool: warning: {common.one_line(refused)}\n")
         delivered = len(sent.message.recipients) - len(sent.refused)
         typer.echo(f"sent {sent.message.message_id} to {delivered} recipients")
     return ExitCode.OK

@@ -249,6 +249,13 @@ def check_patch(
         # b4 shows a result it can read better than an exit code with stderr.
         common.emit(b4check.error_result(f"reviewtool: {error.message}"), None)
         return ExitCode.OK
+    except Exception as error:  # a bug: b4 still gets its JSON, then main() reports it (exit 4)
+        if output_format is CheckFormat.b4_check:
+            from reviewtool.render import b4check
+
+            kind = type(error).__name__
+            common.emit(b4check.error_result(f"reviewtool: internal error: {kind}"), None)
+        raise
     if output_format is CheckFormat.b4_check:
         from reviewtool.render import b4check
 

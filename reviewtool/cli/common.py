@@ -286,3 +286,11 @@ def refuse_overwriting_input(output: Path, sources: list[Source], what: str = "s
 
 def _terminal_width() -> int:
     return max(60, min(shutil.get_terminal_size().columns, 160))
+
+
+def one_line(text: str) -> str:
+    """Text for one stderr line: control and bidi characters in visible form (as the report
+    formats show them: a path can carry ESC sequences or U+202E), line breaks as \\n."""
+    from reviewtool.render.common import visible
+
+    return visible(text).replace("\n", "\\n").replace("\t", " ")

@@ -124,7 +124,7 @@ def hook_run(
     )
     if verdict.first:
         for note in verdict.notes:
-            sys.stderr.write(f"reviewtool: note: {note}\n")
+            sys.stderr.write(f"reviewtool: note: {common.one_line(note)}\n")
     failing = hook.failing(verdict, threshold.severity)
     if failing:
         _print_refusal(verdict, failing, threshold)
@@ -142,9 +142,8 @@ def _print_refusal(verdict: Any, failing: tuple[Any, ...], threshold: FailOn) ->
         where = f"{finding.path}:{finding.line}: " if finding.path and finding.line else ""
         where = f"{finding.path}: " if finding.path and not finding.line else where
         patch = f"patch {finding.patch}: " if finding.patch is not None else ""
-        sys.stderr.write(
-            f"  {patch}{finding.severity.value} {finding.rule}: {where}{finding.message}\n"
-        )
+        line = f"{patch}{finding.severity.value} {finding.rule}: {where}{finding.message}"
+        sys.stderr.write(f"  {common.one_line(line)}\n")
     sys.stderr.write(
         "reviewtool: not sending; fix the series, change `git config reviewtool.failOn`, or "
         "skip this check with `git send-email --no-validate`\n"

@@ -75,12 +75,14 @@ FailOnOption = Annotated[
 JobsOption = Annotated[int, typer.Option(help="With --build: architectures built at once.", min=1)]
 NoCacheOption = Annotated[bool, typer.Option(help="Keep no cache between runs.")]
 # Bounds for running unattended on hostile input (a CI bot): time, input size, directories.
+MAX_TIMEOUT = 10_000_000.0  # seconds (about 16 weeks): what the system timers can hold
 TimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--timeout",
         help="Stop after SECONDS of wall time, killing every command still running (exit 124).",
         min=0.001,
+        max=MAX_TIMEOUT,
         show_default=False,
     ),
 ]

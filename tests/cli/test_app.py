@@ -269,6 +269,27 @@ def test_debug_environment_lets_the_traceback_through(
         cli.main(["audit", str(clean)])
 
 
+def test_ctrl_c_prints_one_line_and_exits_130(
+    clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real SIGINT in the middle of a run: typer would turn the KeyboardInterrupt into a
+    silent exit code 130; the user is told, in one line."""
+    import os
+    import signal
+
+    import reviewtool.review
+
+    def interrupted(*_: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        raise AssertionError("the signal did not interrupt the run")
+
+    monkeypatch.setattr(reviewtool.review, "run", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    result = run_cli(capsys, "audit", str(clean))
+    assert (result.code, result.err, result.out) == (130, "reviewtool: interrupted\n", "")
+    assert signal.getsignal(signal.SIGINT) is before  # main() puts the handler back
+
+
 def test_abort_is_an_interrupt_and_a_broken_pipe_is_quiet(
     clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -281,7 +302,7 @@ def test_abort_is_an_interrupt_and_a_broken_pipe_is_quiet(
 
     monkeypatch.setattr(reviewtool.review, "run", abort)
     result = run_cli(capsys, "audit", str(clean))
-    assert (result.code, result.err) == (ExitCode.INTERRUPTED, "reviewtool: error: interrupted\n")
+    assert (result.code, result.err) == (ExitCode.INTERRUPTED, "reviewtool: interrupted\n")
 
     def closed(*_: object) -> None:
         raise BrokenPipeError
