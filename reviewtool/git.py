@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -166,8 +167,12 @@ class Workspace:
             raise InputError(f"{self.tree}: not a git tree") from error
         self._user_repo = user
         objects = Path(user.common_dir) / "objects"
-        self._temp = Path(tempfile.mkdtemp(prefix="reviewtool-", dir=self.work_dir))
+        # The name is chosen, and remembered for the cleanup, before the directory exists: a
+        # --timeout or Ctrl-C that lands in between leaves nothing behind.
+        parent = Path(self.work_dir) if self.work_dir is not None else Path(tempfile.gettempdir())
+        self._temp = parent / f"reviewtool-{secrets.token_hex(8)}"
         try:
+            self._temp.mkdir(mode=0o700)
             # Made by git with our own environment: GitPython's init would follow a GIT_DIR
             # set by a hook to the user's repository.
             bare = self._temp / "repo.git"
@@ -188,12 +193,13 @@ class Workspace:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self._user_repo is not None:
-            self._user_repo.close()
-            self._user_repo = None
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-            self._temp = None
+        with proc.uninterrupted():
+            if self._user_repo is not None:
+                self._user_repo.close()
+                self._user_repo = None
+            if self._temp is not None:
+                shutil.rmtree(self._temp, ignore_errors=True)
+                self._temp = None
 
     @property
     def git_dir(self) -> Path:

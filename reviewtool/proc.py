@@ -124,21 +124,24 @@ def _spawn(
     stdin: int,
     stderr: int | None,
 ) -> subprocess.Popen[bytes]:
-    """Start cmd in a process group of its own, known to kill_all() until it is discarded."""
-    try:
-        process = subprocess.Popen(
-            list(cmd),
-            cwd=cwd,
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            env=None if env is None else dict(env),
-            start_new_session=True,
-        )
-    except FileNotFoundError as error:
-        raise ToolchainError(f"{cmd[0]}: not found; is it installed?") from error
-    with _running_lock:
-        _running.add(process)
+    """Start cmd in a process group of its own, known to kill_all() until it is discarded.
+    The alarm and Ctrl-C wait until it is known: one that interrupted Popen() after the fork
+    would leave a command running that nothing kills or waits for."""
+    with uninterrupted():
+        try:
+            process = subprocess.Popen(
+                list(cmd),
+                cwd=cwd,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=None if env is None else dict(env),
+                start_new_session=True,
+            )
+        except FileNotFoundError as error:
+            raise ToolchainError(f"{cmd[0]}: not found; is it installed?") from error
+        with _running_lock:
+            _running.add(process)
     return process
 
 
@@ -224,3 +227,22 @@ def _signal_group(process: subprocess.Popen[bytes]) -> None:
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     _signal_group(process)
     process.wait()
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold SIGALRM (--timeout) and SIGINT (Ctrl-C) off while cleanup runs in the main thread:
+    an alarm or a Ctrl-C that arrives meanwhile is delivered once the cleanup is done, instead
+    of abandoning it halfway (a temporary repository left behind)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGALRM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

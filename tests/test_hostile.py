@@ -367,7 +367,7 @@ def test_timeout_stops_pure_python_work_too(tmp_path: Path, capsys: Capture) -> 
     series.write_bytes(one_patch("[PATCH] x: many", diff))
     start = time.monotonic()
     result = run_cli(capsys, "audit", str(series), "--timeout", "0.2")
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 30  # stopped, not finished: a bound for a loaded machine
     assert result.code == 124
     assert result.err == "reviewtool: error: timed out after 0.2 s (--timeout)\n"
     assert result.out == ""

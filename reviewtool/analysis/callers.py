@@ -330,15 +330,27 @@ class CallerAnalysis:
         return self.statement(body, flow) if body is not None else flow
 
     def _loop(
-        self, node: tree_sitter.Node, flow: Flow, condition: tree_sitter.Node | None
+        self,
+        node: tree_sitter.Node,
+        flow: Flow,
+        condition: tree_sitter.Node | None,
+        update: tree_sitter.Node | None = None,
     ) -> Flow | None:
+        """A loop, its body once: what leaves it is the condition's false side on entry and
+        after the body (and its update) goes round, and every `break`; a loop with no
+        condition is left by its breaks only."""
         self.breaks.append([])
-        enter, leave = self.condition(condition, flow) if condition is not None else (flow, flow)
+        enter, leave = self.condition(condition, flow) if condition is not None else (flow, None)
         body = node.child_by_field_name("body")
         after = self.statement(body, enter) if body is not None else enter
         if after is not None and body is not None and condition is not None:
             self._branch_end(after, body, "the end of the loop body")
-        result = _join(leave, after)
+        if after is not None and condition is not None:
+            self._drop_temporaries(after, node)
+            again = self.expression(update, after) if update is not None else after
+            _, exit_again = self.condition(condition, again)
+            leave = _join(leave, exit_again)
+        result = leave
         for pending in self.breaks.pop():
             result = _join(result, pending)
         self._drop_temporaries(result, node)
@@ -354,7 +366,9 @@ class CallerAnalysis:
             running = self.statement(initializer, running)
         if running is None:
             return None
-        return self._loop(node, running, node.child_by_field_name("condition"))
+        return self._loop(
+            node, running, node.child_by_field_name("condition"), node.child_by_field_name("update")
+        )
 
     def _do_statement(self, node: tree_sitter.Node, flow: Flow) -> Flow | None:
         self.breaks.append([])
@@ -484,6 +498,9 @@ class CallerAnalysis:
             while base is not None and base.type in ("field_expression", "subscript_expression"):
                 base = base.child_by_field_name("argument")
             node = unwrap(base) if base is not None else node
+            if node.type == "call_expression" and callee_name(node) in self.contracts:
+                key = self._start(node, flow)  # `return &f(x)->page;`
+                return key, flow[key]
         if node.type == "identifier" and node_text(node) in flow:
             return node_text(node), flow[node_text(node)]
         return None
@@ -613,6 +630,9 @@ class CallerAnalysis:
         self, name: str | None, value: tree_sitter.Node, flow: Flow, node: tree_sitter.Node
     ) -> Flow | None:
         inner = unwrap(value)
+        member_of = _member_of_call(inner)
+        if member_of is not None and callee_name(member_of) in self.contracts:
+            inner = member_of  # `page = &f(x)->page`: the member's address carries f()'s value
         source: Held | None = None
         if inner.type == "call_expression" and callee_name(inner) in self.contracts:
             after = self._call_arguments(inner, flow)
@@ -716,6 +736,9 @@ class CallerAnalysis:
         good (its old values left are all success: it tested them away, or the function
         never failed). A use the caller already made of a value that could fail before
         (never tested for NULL) is its own, older, assumption."""
+        site = self.sites[held.site]
+        if site.verdict == "handled" and site.reason == "ignored":
+            site.reason, site.how = "used", f"{how} at line {line_of(node)}, with no test of it"
         believed = {t.meaning for t in held.old() if t.meaning != NEUTRAL}
         if believed != {SUCCESS}:
             return
@@ -852,6 +875,20 @@ class CallerAnalysis:
         expression that makes the value (a call of the watched function, or an assignment of
         one) when it is made in the condition itself."""
         node = unwrap(node)
+        if node.type == "unary_expression" and operator_of(node) == "!":
+            # `unlikely(!p)`, `WARN_ON(!f(x))`: the negation of what the argument tests
+            argument = node.child_by_field_name("argument")
+            inner = self._tested(argument, flow) if argument is not None else None
+            if inner is None:
+                return None
+            key, test, made = inner
+
+            def negated(
+                token: Token, test: Callable[[Token], frozenset[bool]] = test
+            ) -> frozenset[bool]:
+                return frozenset(not r for r in test(token))
+
+            return key, negated, made
         linked = self._linked(node, flow)
         if linked is not None:
             return linked[0], linked[1], None
@@ -1032,6 +1069,21 @@ class CallerAnalysis:
         return sorted(self.sites.values(), key=lambda s: s.byte)
 
 
+def _member_of_call(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The call in `&f(x)->member` (an address derived from a call's result), or None."""
+    if node.type != "pointer_expression" or operator_of(node) != "&":
+        return None
+    base = node.child_by_field_name("argument")
+    arrow = False
+    while base is not None and base.type == "field_expression":
+        arrow = arrow or any(c.type == "->" for c in base.children)
+        base = base.child_by_field_name("argument")
+    if not arrow or base is None:
+        return None
+    base = unwrap(base)
+    return base if base.type == "call_expression" else None
+
+
 def _narrowed(held: Held, kept: frozenset[Token], step: Step) -> Held:
     """The value after a test: the tokens it keeps; the test is one of the caller's beliefs
     when it removed an old token."""
@@ -1106,10 +1158,15 @@ def _is_err_or_null(token: Token) -> frozenset[bool]:
 
 
 def _number(text: str) -> int | None:
+    """A C integer constant (`0x10`, `010` is octal), or None."""
     match = _NUMBER.fullmatch(text.strip())
     if match is None:
         return None
-    value = int(match.group(2), 0)
+    digits = match.group(2)
+    try:
+        value = int(digits, 8) if re.fullmatch(r"0[0-7]+", digits) else int(digits, 0)
+    except ValueError:  # `08`: no C constant
+        return None
     return -value if match.group(1) else value
 
 

@@ -173,7 +173,10 @@ class ReturnSummary:
 
     def _number(self, text: str, pointer: bool) -> frozenset[ReturnKind]:
         value = re.sub(r"[uUlL]+$", "", re.sub(r"\s+", "", text))
-        number = int(value, 0)
+        try:
+            number = int(value, 8) if re.fullmatch(r"-?0[0-7]+", value) else int(value, 0)
+        except ValueError:  # `08`: no C constant
+            return frozenset({UNKNOWN})
         if pointer:
             return frozenset({NULL}) if number == 0 else frozenset({POINTER})
         if self.type.kind == "bool":

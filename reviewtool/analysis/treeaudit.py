@@ -302,16 +302,17 @@ def patch_contracts(
 
 def infer_series(
     series: Series, options: TreeOptions, progress: Progress = NOTHING
-) -> list[Contract]:
+) -> tuple[list[Contract], TreeState]:
     """The return contracts the series changes, without auditing their callers (`reviewtool
-    rule infer`)."""
+    rule infer`), and how the series applied (a patch that did not apply changes nothing
+    here, which its caller must say)."""
     with AppliedSeries(series, options, strict=options.strict_apply, progress=progress) as applied:
         progress.start(ANALYSE, "patches read", len(series.patches))
         with applied.workspace.blobs() as blobs:
             contracts, _, _ = patch_contracts(
                 applied.workspace, applied.base, applied.results(), blobs, Parser(), progress
             )
-    return contracts
+        return contracts, applied.state()
 
 
 def infer_contracts(

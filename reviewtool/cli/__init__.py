@@ -6,6 +6,18 @@ share; common.py the helpers they share; one module per command or command group
 
 from __future__ import annotations
 
-from reviewtool.cli.app import main
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The entry point: reviewtool.cli.app.main(), loaded here so that Ctrl-C while the
+    command line's modules load is told and exits 130 like Ctrl-C later."""
+    try:
+        from reviewtool.cli.app import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("reviewtool: interrupted\n")
+        return 130
+    return run(argv)
+
 
 __all__ = ["main"]

@@ -9,13 +9,14 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewtool.cli.options import FailOn, OutputFormat, ReplyTo, Toolchain
-from reviewtool.errors import ExitCode, InputError, ToolchainError
+from reviewtool.errors import DeadlineExceeded, ExitCode, InputError, ToolchainError
 from reviewtool.findings import at_or_above
 
 # -q: no progress bar (set by the root command for the run).
@@ -98,11 +99,14 @@ def build_options(
 @contextlib.contextmanager
 def _scratch(options: BuildOptions | None, no_cache: bool) -> Iterator[None]:
     """With --no-cache, remove the build directory when the run ends, however it ends."""
+    from reviewtool import proc
+
     try:
         yield
     finally:
         if no_cache and options is not None and options.cache_dir is not None:
-            shutil.rmtree(options.cache_dir, ignore_errors=True)
+            with proc.uninterrupted():
+                shutil.rmtree(options.cache_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -119,9 +123,16 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
     alarm = threading.current_thread() is threading.main_thread()
+    # tempfile finds its directory by writing and removing a probe file, once: done here,
+    # before the alarm is armed, an expiry cannot land between the two and leave it behind
+    tempfile.gettempdir()
+    started = time.monotonic()
+
+    fired: list[bool] = []
 
     def expire(signum: int, frame: object) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        fired.append(True)
         raise proc.expired()
 
     previous = signal.signal(signal.SIGALRM, expire) if alarm else None
@@ -130,6 +141,17 @@ def deadline(seconds: float | None) -> Iterator[None]:
     try:
         with proc.deadline(seconds):
             yield
+    except DeadlineExceeded:
+        raise
+    except Exception as error:
+        # code the alarm interrupted may wrap its exception in its own (GitPython turns it
+        # into an ImportError at import time): past the deadline, it is the deadline
+        if fired or time.monotonic() - started >= seconds:
+            raise proc.expired() from error
+        raise
+    else:
+        if fired:  # code the alarm interrupted caught the error and went on: its result is not
+            raise proc.expired()  # to be trusted (a parse made a finding of it)
     finally:
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -278,9 +300,16 @@ def sources(arguments: list[str], max_size: int | None = None) -> list[Source]:
 
 
 def refuse_overwriting_input(output: Path, sources: list[Source], what: str = "series") -> None:
+    """--output must not replace an input: a file given, or a file inside a directory given
+    (a maildir or a directory of patches)."""
+    if not output.exists():
+        return
+    target = output.resolve()
     for source in sources:
-        exists = source.path is not None and source.path.exists() and output.exists()
-        if exists and source.path is not None and output.resolve() == source.path.resolve():
+        if source.path is None or not source.path.exists():
+            continue
+        given = source.path.resolve()
+        if target == given or (source.path.is_dir() and given in target.parents):
             raise InputError(f"{output}: --output would overwrite the input {what}")
 
 

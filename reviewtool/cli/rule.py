@@ -3,6 +3,7 @@ edit and pass back with `reviewtool audit --rule FILE`."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -66,7 +67,8 @@ def infer(
 ) -> int:
     """Write the return contracts the series changes as a rule file (TOML), for
     `reviewtool audit SERIES --tree T --rule FILE` after editing it. Prints nothing (and says
-    so on stderr) when no patch changes a return contract."""
+    so on stderr) when no patch changes a return contract; a patch that does not apply is a
+    warning on stderr and exit 1."""
     from reviewtool.analysis.inference import change_text
     from reviewtool.analysis.returnrules import to_toml
     from reviewtool.analysis.treeaudit import TreeOptions, infer_series
@@ -85,10 +87,15 @@ def infer(
     options = TreeOptions(tree=tree, base=base, work_dir=work_dir)
     with progress_bar(common.QUIET) as progress, common.deadline(timeout):
         parsed = build_series(read_sources(sources), revision=revision)
-        contracts = infer_series(parsed, options, progress)
+        contracts, state = infer_series(parsed, options, progress)
+    failures = [(a.number, f) for a in state.applied for f in a.failures]
+    for number, failure in failures:
+        line = f"patch {number} does not apply: {failure.describe()} (not read)"
+        sys.stderr.write(f"reviewtool: warning: {common.one_line(line)}\n")
     if not contracts:
-        typer.echo("reviewtool: no patch of the series changes a return contract", err=True)
-        return ExitCode.OK
-    changes = "; ".join(change_text(c) for c in contracts)
-    common.emit(to_toml(contracts, changes), output)
-    return ExitCode.OK
+        what = "that applied " if failures else ""
+        typer.echo(f"reviewtool: no patch {what}of the series changes a return contract", err=True)
+    else:
+        changes = "; ".join(change_text(c) for c in contracts)
+        common.emit(to_toml(contracts, changes), output)
+    return ExitCode.FINDINGS if failures else ExitCode.OK

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from reviewtool.intake.mail import MAX_MIME_DEPTH
+from reviewtool.intake.mail import MAX_MIME_DEPTH, decode_charset
 
 _HEADER_FIELD = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -259,10 +259,8 @@ def _quoted_printable_lines(
 
 
 def _decode(data: bytes, charset: str) -> str:
-    try:
-        return data.decode(charset, "replace")
-    except LookupError:
-        return data.decode("utf-8", "replace")
+    """As the mail reader decodes: a charset that cannot decode falls back to UTF-8."""
+    return decode_charset(data, charset)
 
 
 def _message_end(body: Sequence[BodyLine], total: int) -> int:

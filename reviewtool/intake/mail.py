@@ -302,7 +302,7 @@ def _decode_body(message: email.message.Message) -> tuple[str, str]:
                     problem = f"broken MIME: {text}"
         if not isinstance(payload, bytes):
             continue
-        texts.append(_decode_text(payload, part.get_content_charset() or "utf-8"))
+        texts.append(decode_text(payload, part.get_content_charset() or "utf-8"))
     return "\n".join(texts), problem
 
 
@@ -319,18 +319,22 @@ def _text_parts(message: email.message.Message) -> Iterator[email.message.Messag
             yield part
 
 
-def _decode_text(payload: bytes, charset: str) -> str:
-    """The payload decoded with its declared charset; a charset Python does not know, one that
-    is not a text encoding (`undefined`, `idna`, `rot13`, `base64`) or one that fails anyway
-    decodes as UTF-8 with replacement characters, never fatally."""
+def decode_text(payload: bytes, charset: str) -> str:
+    """The payload decoded with its declared charset (decode_charset), CRLF as LF."""
+    return decode_charset(payload, charset).replace("\r\n", "\n")
+
+
+def decode_charset(payload: bytes, charset: str) -> str:
+    """Bytes decoded with a declared charset; a charset Python does not know, one that is not a
+    text encoding (`undefined`, `idna`, `rot13`, `base64`) or one that fails anyway decodes as
+    UTF-8 with replacement characters, never fatally."""
     try:
         codec = codecs.lookup(charset)
         if not getattr(codec, "_is_text_encoding", True) or codec.name in _UNUSABLE_CODECS:
             raise LookupError(charset)
-        text = payload.decode(codec.name, "replace")
+        return payload.decode(codec.name, "replace")
     except (LookupError, UnicodeError, ValueError, TypeError):
-        text = payload.decode("utf-8", "replace")
-    return text.replace("\r\n", "\n")
+        return payload.decode("utf-8", "replace")
 
 
 # codecs that are text encodings to Python but cannot decode mail with "replace"

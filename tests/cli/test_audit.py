@@ -1,5 +1,6 @@
 """`reviewtool audit` and `reviewtool rules`: exit codes by --fail-on, broken messages with and
-without --keep-going, the tree options, and the rule lists."""
+without --keep-going, the tree options, the contracts inferred from a series (and --no-infer),
+and the rule lists."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from reviewtool.errors import ExitCode
 from tests.builders import mbox, patch_body, series
+from tests.cli.test_rule import ContractSeries, errptr_series, rename_series
 from tests.helpers import run_cli
 
 Capture = pytest.CaptureFixture[str]
@@ -210,3 +212,66 @@ def test_list_rules_needs_no_series_and_names_each_rule_once(capsys: Capture) ->
     result = run_cli(capsys, "audit", "--list-rules")
     ids = [line.split()[0] for line in result.out.splitlines()]
     assert len(ids) == len(set(ids)) == len(rule_names())
+
+
+# --- contracts inferred from the series (tree mode) -------------------------------------------
+# The tree and series are made by tests/cli/test_rule.py's helpers: get_thing() goes from NULL
+# to ERR_PTR(-ENOENT); use() only tests for NULL, use_either_way() tests IS_ERR_OR_NULL().
+
+
+@pytest.fixture
+def errptr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContractSeries:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # tree mode caches there
+    return errptr_series(tmp_path)
+
+
+def test_contracts_are_inferred_unless_no_infer(errptr: ContractSeries, capsys: Capture) -> None:
+    args = ("audit", str(errptr.mbox), "--tree", str(errptr.tree), "-f", "json")
+    result = run_cli(capsys, *args)
+    assert result.code == ExitCode.OK, result.err
+    data = result.json()
+    inferred = [f for f in data["findings"] if f["rule"] == "inferred-contract"]
+    (warning,) = [f for f in inferred if f["severity"] == "warning"]
+    assert (warning["patch"], warning["function"], warning["path"]) == (1, "use", "mm/user.c")
+    assert "[contract inferred from patch 1" in warning["message"]
+    assert warning["inferred"]["function"] == "get_thing"
+    (note,) = [f for f in inferred if f["severity"] == "note"]
+    assert (note["patch"], note["function"], note["path"]) == (1, "get_thing", "mm/thing.c")
+    assert not any(f["function"] == "use_either_way" for f in data["findings"])
+    (contract,) = data["contracts"]
+    assert contract["function"] == "get_thing" and contract["patch"] == 1
+    assert contract["inferred"] is True and contract["rule"] == "inferred-contract"
+    assert (contract["before"], contract["after"]) == (
+        ["NULL", "unknown"],
+        ["ERR_PTR(-ENOENT)", "unknown"],
+    )
+    assert contract["wrappers"] == []
+    sites = {s["function"]: (s["verdict"], s["reason"]) for s in contract["callsites"]}
+    assert sites == {"use": ("unhandled", "test"), "use_either_way": ("handled", "tested")}
+
+    result = run_cli(capsys, *args, "--no-infer")
+    assert result.code == ExitCode.OK, result.err
+    data = result.json()
+    assert not any(f["rule"] == "inferred-contract" for f in data["findings"])
+    assert data["contracts"] == []
+
+
+def test_text_report_tells_the_inferred_contract(errptr: ContractSeries, capsys: Capture) -> None:
+    result = run_cli(capsys, "audit", str(errptr.mbox), "--tree", str(errptr.tree))
+    assert result.code == ExitCode.OK, result.err
+    assert "inferred-contract" in result.out
+    assert "get_thing(t, 1) in use()" in result.out
+    assert "[contract inferred from patch 1: get_thing() in mm/thing.c]" in result.out
+    assert "inferred contract: get_thing() can now return ERR_PTR(-ENOENT)" in result.out
+    assert "use_either_way" not in result.out
+
+
+def test_no_contract_inferred_from_a_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    made = rename_series(tmp_path)
+    result = run_cli(capsys, "audit", str(made.mbox), "--tree", str(made.tree), "-f", "json")
+    assert result.code == ExitCode.OK, result.err
+    data = result.json()
+    assert data["contracts"] == [] and data["findings"] == []
