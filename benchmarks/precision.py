@@ -12,7 +12,11 @@ no-case, unparsed):
     handled, so what is flagged there is noise or a latent bug);
   * Debian 6.1 with fixtures/kernel/marker-guards.mbox, a series that breaks four guards (one
     of them through a helper it adds): state 0 is the base, state k the tree after patch k;
-  * with a v5.11 tree, the RFC "userfaultfd-wp: Support shmem and hugetlbfs", states 0-30.
+  * with a v5.11 tree, the RFC "userfaultfd-wp: Support shmem and hugetlbfs", states 0-30;
+  * inferred return contracts on 6.1 (current code only): the two replays of upstream changes
+    in fixtures/kernel/ (filemap-get-folio-errptr.mbox, isolate-lru-bool.mbox), per contract
+    the call sites by verdict and reason (test, deref, use, switch, returns; tested, used,
+    ignored, stored, converted, passes-on) and the functions flagged.
 
 With --baseline REV the same runs are made with the code of that commit (exported with `git
 archive`), before the current code's, so the two can be read side by side. Code that predates
@@ -117,6 +121,25 @@ def report(label: str, runs: dict[str, list[Any]]) -> None:
             print(f"    state {number:>2}: {row(sites)}")
 
 
+def inferred(tree: Path, series: Path, cache: str) -> None:
+    """The inferred contracts of a series on tree: call sites by verdict and reason."""
+    out = subprocess.run(
+        [sys.executable, "-m", "reviewtool", "audit", str(series), "--tree", str(tree),
+         "--format", "json", "--fail-on", "never"],
+        check=True, capture_output=True, env=dict(os.environ, XDG_CACHE_HOME=cache),
+    ).stdout  # fmt: skip
+    report_data = json.loads(out)
+    print(f"== 6.1 with fixtures/kernel/{series.name}, inferred contracts")
+    for contract in report_data.get("contracts", []):
+        sites = contract["callsites"]
+        kinds = Counter(f"{s['verdict']}/{s['reason']}" for s in sites)
+        flagged = sorted({s["function"] for s in sites if s["verdict"] == "unhandled"})
+        shown = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        print(f"  patch {contract['patch']}: {contract['change']}")
+        print(f"    {len(sites)} call sites: {shown}")
+        print(f"    {len(flagged)} functions flagged: {', '.join(flagged)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree61", type=Path, default=os.environ.get("REVIEWTOOL_LINUX61_TREE"))
@@ -153,6 +176,9 @@ def main() -> int:
                 "6.1 with fixtures/kernel/marker-guards.mbox, pte-marker",
                 {n: states(args.tree61, "pte-marker", guards, cache, c) for n, c in codes.items()},
             )
+        if args.tree61:
+            for name in ("filemap-get-folio-errptr.mbox", "isolate-lru-bool.mbox"):
+                inferred(args.tree61, FIXTURES / "kernel" / name, cache)
         if args.tree511 and args.series.is_file():
             report(
                 f"v5.11 with {args.series.name}, uffd-wp-special-swap-pte",
