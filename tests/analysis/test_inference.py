@@ -133,3 +133,35 @@ def test_what_the_body_could_already_return_is_not_added() -> None:
     assert added_kinds(frozenset({ReturnKind("int", "-E*")}), frozenset({eagain})) == set()
     assert added_kinds(frozenset({nomem}), frozenset({nomem, unknown})) == set()
     assert added_kinds(frozenset({nomem}), frozenset({nomem, eagain})) == {eagain}
+
+
+def test_the_demo_changes_no_return_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled demo series changes function bodies but no return contract: tree mode finds
+    no contract to infer, and so nothing of rule inferred-contract."""
+    import json
+    import subprocess
+
+    from tests.helpers import run_cli
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    tree = tmp_path / "demo-tree"
+    bundle = FIXTURES.parent / "tree" / "demo-tree.bundle"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(tree)], check=True)
+    demo = FIXTURES.parent / "demo"
+    result = run_cli(
+        capsys,
+        "audit",
+        str(demo / "demo.mbox"),
+        "--tree",
+        str(tree),
+        "--rule",
+        str(demo / "pte-demo.toml"),
+        "--format",
+        "json",
+    )
+    assert result.code in (0, 1), result.err
+    data = json.loads(result.out)
+    assert data["contracts"] == []
+    assert not [f for f in data["findings"] if f["rule"] == "inferred-contract"]
