@@ -19,20 +19,14 @@ after = ["ERR_PTR(-EAGAIN)", "ERR_PTR(-ENOENT)", "ERR_PTR(-ENOMEM)", "unknown"]
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from reviewtool.analysis.callers import Contract
 from reviewtool.analysis.contracts import ANY_ERRNO, ReturnKind, ReturnType, describe
+from reviewtool.analysis.rules import load_toml
 from reviewtool.errors import InputError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-_MAX_RULE_BYTES = 4 << 20
 _ERRPTR = re.compile(r"ERR_PTR\((-E[A-Z0-9]+|-E\*)\)")
 _ERRNO = re.compile(r"-E[A-Z0-9]+|-E\*")
 _NUMBER = re.compile(r"-?(0[xX][0-9a-fA-F]+|\d+)")
@@ -128,13 +122,13 @@ def is_return_rule(name_or_path: str) -> bool:
     path = Path(name_or_path)
     if path.suffix != ".toml" or not path.is_file():
         return False
-    return "returns" in _read(path)
+    return "returns" in load_toml(path)
 
 
 def load_return_rule(name_or_path: str) -> tuple[str, list[Contract]]:
     """The rule's id and its contracts; InputError naming the file and the key otherwise."""
     path = Path(name_or_path)
-    data = _read(path)
+    data = load_toml(path)
     rule_id = data.get("id", path.stem)
     if not isinstance(rule_id, str):
         raise InputError(f"{path}: id: expected a string")
@@ -148,23 +142,6 @@ def load_return_rule(name_or_path: str) -> tuple[str, list[Contract]]:
             raise InputError(f"{where}: expected a table")
         contracts.append(_contract(entry, where))
     return rule_id, contracts
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_RULE_BYTES + 1)
-    except OSError as error:
-        raise InputError(f"{path}: cannot read rule: {error.strerror or error}") from None
-    if len(raw) > _MAX_RULE_BYTES:
-        raise InputError(f"{path}: cannot read rule: larger than {_MAX_RULE_BYTES} bytes")
-    try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-        return data
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: cannot read rule: not UTF-8") from None
-    except (tomllib.TOMLDecodeError, RecursionError) as error:
-        raise InputError(f"{path}: cannot read rule: {error}") from None
 
 
 def _text(entry: dict[str, Any], key: str, where: str, default: str | None = None) -> str:

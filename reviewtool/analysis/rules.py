@@ -154,7 +154,7 @@ def rule_names(directory: Path = RULE_DIR) -> list[str]:
     return sorted(
         p.stem
         for p in directory.glob("*.toml")
-        if _load_toml(p).get("id") is not None and "returns" not in _load_toml(p)
+        if load_toml(p).get("id") is not None and "returns" not in load_toml(p)
     )
 
 
@@ -183,7 +183,7 @@ _MAX_EXTENDS_DEPTH = 8
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
     """A rule file's TOML: a regular file below MAX_RULE_BYTES, UTF-8, and parseable."""
     try:
         info = path.stat()
@@ -216,7 +216,7 @@ def _merged(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         raise InputError(f"{path}: extends: a cycle ({chain})")
     if len(seen) >= _MAX_EXTENDS_DEPTH:
         raise InputError(f"{path}: extends: more than {_MAX_EXTENDS_DEPTH} files deep")
-    data = _load_toml(path)
+    data = load_toml(path)
     bases = data.get("extends", [])
     if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
         raise InputError(f"{path}: extends: expected an array of file names (strings)")
