@@ -11,6 +11,7 @@ import typer
 from reviewtool.cli import common
 from reviewtool.cli.options import (
     DEFAULT_MAX_INPUT_SIZE,
+    BaseOption,
     ConfiguredFailOnOption,
     ConfiguredFormatOption,
     EmailCleanOption,
@@ -26,6 +27,7 @@ from reviewtool.cli.options import (
     ReplyTo,
     ReplyToOption,
     ReportUrlOption,
+    SeriesArgument,
     TimeoutOption,
     Toolchain,
     WorkDirOption,
@@ -39,14 +41,7 @@ if TYPE_CHECKING:
 
 
 def audit(
-    series: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="The series: an mbox/mboxrd file, a maildir, a directory or list of "
-            "git format-patch files, or - for stdin.",
-            show_default=False,
-        ),
-    ] = None,
+    series: SeriesArgument = None,
     output_format: ConfiguredFormatOption = None,
     output: OutputOption = None,
     fail_on: ConfiguredFailOnOption = None,
@@ -73,14 +68,7 @@ def audit(
             show_default=False,
         ),
     ] = None,
-    base: Annotated[
-        str | None,
-        typer.Option(
-            help="Apply on this revision of --tree (default: the series' base-commit: when "
-            "the tree has it, else HEAD).",
-            show_default=False,
-        ),
-    ] = None,
+    base: BaseOption = None,
     strict_apply: Annotated[
         bool,
         typer.Option(

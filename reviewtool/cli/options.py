@@ -184,6 +184,22 @@ ConfiguredRuleOption = Annotated[
         show_default=False,
     ),
 ]
+SeriesArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="The series: an mbox/mboxrd file, a maildir, a directory or list of "
+        "git format-patch files, or - for stdin.",
+        show_default=False,
+    ),
+]
+BaseOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Apply on this revision of --tree (default: the series' base-commit: when "
+        "the tree has it, else HEAD).",
+        show_default=False,
+    ),
+]
 InferOption = Annotated[
     bool,
     typer.Option(

@@ -12,8 +12,10 @@ import typer
 from reviewtool.cli import common
 from reviewtool.cli.options import (
     DEFAULT_MAX_INPUT_SIZE,
+    BaseOption,
     MaxInputSizeOption,
     OutputOption,
+    SeriesArgument,
     TimeoutOption,
     WorkDirOption,
 )
@@ -28,14 +30,7 @@ rule_app = typer.Typer(
 
 @rule_app.command("infer")
 def infer(
-    series: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="The series: an mbox/mboxrd file, a maildir, a directory or list of "
-            "git format-patch files, or - for stdin.",
-            show_default=False,
-        ),
-    ] = None,
+    series: SeriesArgument = None,
     tree: Annotated[
         Path | None,
         typer.Option(
@@ -44,14 +39,7 @@ def infer(
             show_default=False,
         ),
     ] = None,
-    base: Annotated[
-        str | None,
-        typer.Option(
-            help="Apply on this revision of --tree (default: the series' base-commit: when "
-            "the tree has it, else HEAD).",
-            show_default=False,
-        ),
-    ] = None,
+    base: BaseOption = None,
     output: OutputOption = None,
     revision: Annotated[
         int | None,
