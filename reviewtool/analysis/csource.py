@@ -346,7 +346,7 @@ class ParsedFile:
                     ).hexdigest(),
                     frozenset(
                         m.decode()
-                        for m in _CALLED.findall(
+                        for m in CALLED.findall(
                             self.masked[function.node.start_byte : function.node.end_byte]
                         )
                     ),
@@ -411,7 +411,7 @@ class ParsedFile:
         return functions
 
 
-_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")  # a name followed by `(`: a call
 
 
 @functools.lru_cache(maxsize=256)

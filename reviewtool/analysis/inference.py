@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -41,14 +40,13 @@ from reviewtool.analysis.contracts import (
     return_type,
     summarise,
 )
-from reviewtool.analysis.csource import Function, ParsedFile, parse_file
+from reviewtool.analysis.csource import CALLED, Function, ParsedFile, parse_file
 
 if TYPE_CHECKING:
     import tree_sitter
 
 log = logging.getLogger(__name__)
 
-_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 _MAX_WRAPPERS = 40
 _MAX_DEPTH = 4
 _FLIPS = {frozenset({"int", "bool"})}
@@ -81,7 +79,7 @@ def _text(function: Function) -> bytes:
 
 
 def _callees(function: Function) -> set[str]:
-    return {m.decode() for m in _CALLED.findall(_text(function))}
+    return {m.decode() for m in CALLED.findall(_text(function))}
 
 
 def _closure(
