@@ -8,6 +8,7 @@ back lower-cased, so they are matched lower-cased.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,13 +131,33 @@ def _boolean(values: dict[str, list[str]], key: str) -> bool | None:
     raise InputError(f"git config {KEYS[key]}: invalid value {value!r} (expected true or false)")
 
 
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/reviewtool, else ~/.cache/reviewtool."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base:
+        return Path(base) / "reviewtool"
+    try:
+        return Path.home() / ".cache" / "reviewtool"
+    except RuntimeError:
+        raise InputError(
+            "no home directory for the cache: set XDG_CACHE_HOME or reviewtool.cacheDir"
+        ) from None
+
+
 def _path(values: dict[str, list[str]], key: str) -> Path | None:
     value = _last(values, key)
     if value is None:
         return None
     if not value.strip():
         raise InputError(f"git config {KEYS[key]}: empty path")
-    return Path(value).expanduser()
+    try:
+        return Path(value).expanduser()
+    except (RuntimeError, ValueError):
+        # ~user for a user the system does not know (or a name no user can have: a NUL, an
+        # undecodable byte), or ~ with no home directory.
+        raise InputError(
+            f"git config {KEYS[key]}: cannot expand {value!r} (no such user or home directory)"
+        ) from None
 
 
 def _address(values: dict[str, list[str]], key: str) -> str | None:

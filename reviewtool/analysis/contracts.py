@@ -70,7 +70,7 @@ class ReturnType:
 def return_type(function: tree_sitter.Node) -> ReturnType:
     """The declared return type of a function definition."""
     kind = function.child_by_field_name("type")
-    text = node_text(kind)
+    text = " ".join(node_text(kind).split())
     declarator = function.child_by_field_name("declarator")
     pointer = False
     while declarator is not None and declarator.type != "function_declarator":

@@ -19,6 +19,7 @@ after = ["ERR_PTR(-EAGAIN)", "ERR_PTR(-ENOENT)", "ERR_PTR(-ENOMEM)", "unknown"]
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,26 @@ def parse_type(text: str) -> ReturnType:
 
 
 def _quoted(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    """A TOML basic string: quote, backslash, control and format characters escaped.
+
+    A lone surrogate (from an undecodable byte) is no Unicode scalar value, so TOML cannot
+    carry it even escaped: it becomes U+FFFD.
+    """
+    return '"' + "".join(_ESCAPES.get(c) or _escaped(c) for c in text) + '"'
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if code < 0x20 or code == 0x7F or unicodedata.category(char) in ("Cf", "Zl", "Zp"):
+        # Control characters must be escaped; bidi and other format characters are, so the
+        # file reads as it parses.
+        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+    return char
 
 
 def _kinds(kinds: frozenset[ReturnKind]) -> str:

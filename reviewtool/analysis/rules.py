@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 import sys
@@ -282,7 +283,7 @@ def validate(data: dict[str, Any], source: str) -> None:
         kind = _TOP.get(key)
         if kind is None:
             known = ", ".join(sorted(_TOP))
-            raise InputError(f"{source}: {key}: unknown key (known: {known})")
+            raise InputError(f"{source}: {_key(key)}: unknown key (known: {known})")
         _check(value, kind, f"{source}: {key}")
     for key in ("id", "cases"):
         if key not in data:
@@ -364,11 +365,16 @@ def _fields(item: Any, kind: str, where: str) -> None:
     for key, value in item.items():
         if key not in fields:
             known = ", ".join(sorted(fields))
-            raise InputError(f"{where}.{key}: unknown key (known: {known})")
+            raise InputError(f"{where}.{_key(key)}: unknown key (known: {known})")
         _check(value, fields[key], f"{where}.{key}")
     for key in _REQUIRED.get(kind, ()):
         if key not in item:
             raise InputError(f"{where}.{key}: missing")
+
+
+def _key(key: str) -> str:
+    """A key as TOML would spell it: bare when it can be, else quoted with escapes (one line)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 def _shown(value: Any) -> str:

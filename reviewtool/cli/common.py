@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reviewtool import config
 from reviewtool.cli.options import FailOn, OutputFormat, ReplyTo, Toolchain
 from reviewtool.errors import DeadlineExceeded, ExitCode, InputError, ToolchainError
 from reviewtool.findings import at_or_above
@@ -278,8 +279,7 @@ def emit(text: str, output: Path | None) -> None:
 
 
 def default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "reviewtool"
+    return config.default_cache_dir()
 
 
 def sources(arguments: list[str], max_size: int | None = None) -> list[Source]:

@@ -7,6 +7,8 @@ becomes LF, and RFC 2047 encoded words in headers are decoded.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import email
 import email.errors
@@ -18,6 +20,7 @@ import email.utils
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -227,23 +230,79 @@ def _structure_problem(raw: bytes, message: email.message.Message) -> str:
 
 def header(message: email.message.Message, name: str) -> str:
     """A header's value with RFC 2047 words decoded and folding undone; '' when absent."""
-    value = message.get(name)
-    if value is None:
-        return ""
-    return decode_words(str(value) if not isinstance(value, str) else value)
+    values = _raw_values(message, name)
+    return decode_words(values[0]) if values else ""
+
+
+def _raw_values(message: email.message.Message, name: str) -> list[str]:
+    """Every value of a header as it was sent: raw 8-bit bytes as surrogate escapes.
+
+    (get() would wrap such a value in a Header of unknown-8bit whose str() has already
+    replaced each byte, so a raw UTF-8 subject could never be read as UTF-8.)
+    """
+    wanted = name.lower()
+    return [str(v) for k, v in message.raw_items() if k.lower() == wanted]
+
+
+def parse_date(value: str) -> datetime | None:
+    """A Date: header as an aware datetime (naive dates are UTC), or None when it is not one.
+
+    The stdlib raises TypeError, ValueError, IndexError or OverflowError (a zone offset or a
+    year too large for C) for hostile dates; all of them mean "no usable date".
+    """
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when
 
 
 def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words; undecodable input is returned as it came."""
-    value = value.replace("\r", "")
-    try:
-        parts = email.header.decode_header(value)
-        text = str(email.header.make_header(parts))
-    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
-        text = value
-    # Raw 8-bit header bytes arrive as surrogate escapes; show them as replacement characters.
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return re.sub(r"\n[ \t]+", " ", text).strip()
+    """Decode RFC 2047 encoded words and undo folding; never fails.
+
+    Raw 8-bit header bytes (surrogate escapes) are read as UTF-8, which is what mailers that
+    send them use. A word in a charset Python cannot use decodes as UTF-8 with replacement
+    characters, like a body (decode_charset); a word whose payload is not valid base64 stays
+    as it came. Whitespace between two adjacent words goes, as RFC 2047 says. (The stdlib's
+    decode_header() is not used: it returns unencoded runs as raw-unicode-escape bytes,
+    which turns a literal `\\u0041` in a subject into `A`.)
+    """
+    value = value.replace("\r", "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    pieces = []
+    end = 0
+    for word in _ENCODED_WORD.finditer(value):
+        between = value[end : word.start()]
+        if end == 0 or between.strip():
+            pieces.append(between)
+        pieces.append(_decode_word(word))
+        end = word.end()
+    pieces.append(value[end:])
+    return re.sub(r"\n[ \t]+", " ", "".join(pieces)).strip()
+
+
+# =?charset[*language]?B|Q?text?= (RFC 2047, with RFC 2231's language suffix)
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+
+
+_QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def _decode_word(word: re.Match[str]) -> str:
+    charset, encoding, text = word.groups()
+    data = text.encode("utf-8")
+    if encoding in "bB":
+        try:
+            data = base64.b64decode(data + b"=" * (-len(data) % 4))
+        except binascii.Error:
+            return word.group()
+    else:
+        data = re.sub(
+            rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), data.replace(b"_", b" ")
+        )
+    return decode_charset(data, charset)
 
 
 def _clean(text: str) -> str:
@@ -252,15 +311,15 @@ def _clean(text: str) -> str:
 
 
 def _address(message: email.message.Message, name: str) -> tuple[str, str]:
-    raw = message.get(name)
-    if raw is None:
+    values = _raw_values(message, name)
+    if not values:
         return "", ""
-    name_part, address = email.utils.parseaddr(str(raw).replace("\r", ""))
+    name_part, address = email.utils.parseaddr(values[0].replace("\r", ""))
     return _clean(decode_words(name_part)), address.strip()
 
 
 def _addresses(message: email.message.Message, name: str) -> tuple[str, ...]:
-    values = [str(v).replace("\r", "") for v in message.get_all(name, [])]
+    values = [v.replace("\r", "") for v in _raw_values(message, name)]
     result = []
     for raw_name, address in email.utils.getaddresses(values):
         if not address:

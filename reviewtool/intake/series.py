@@ -6,14 +6,13 @@ findings, so the same facts serve every report format.
 
 from __future__ import annotations
 
-import email.utils
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from reviewtool.errors import InputError, MessageError
-from reviewtool.intake.mail import Mail
+from reviewtool.intake.mail import Mail, parse_date
 from reviewtool.intake.patch import Patch, parse_patch
 from reviewtool.intake.subject import Subject, parse_subject
 
@@ -264,10 +263,5 @@ def _expected(cover: Patch | None, patches: list[Patch]) -> int:
 
 
 def _sent_at(patch: Patch) -> tuple[float, int]:
-    try:
-        when = email.utils.parsedate_to_datetime(patch.mail.date)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-    except (TypeError, ValueError, IndexError):
-        when = datetime.fromtimestamp(0, timezone.utc)
+    when = parse_date(patch.mail.date) or datetime.fromtimestamp(0, timezone.utc)
     return when.timestamp(), patch.mail.index

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import platform
 import re
 import shlex
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewtool import proc
+from reviewtool.config import default_cache_dir
 from reviewtool.errors import InputError, ToolchainError
 from reviewtool.findings import BuildFacts, Finding, Rule, RuleKind, Severity
 from reviewtool.git import AppliedSeries, TreeState, Workspace, run_git
@@ -488,10 +488,7 @@ def build_series(
 
 
 def _cache_dir(options: BuildOptions) -> Path:
-    root = (
-        options.cache_dir
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "reviewtool"
-    )
+    root = options.cache_dir or default_cache_dir()
     key = hashlib.sha256(str(options.tree.resolve()).encode()).hexdigest()[:16]
     path = root / "build" / key
     path.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from reviewtool.findings import Finding, RuleKind, Severity
+from reviewtool.intake.mail import parse_date
 from reviewtool.integrations.inbox import is_message_id, message_url
 from reviewtool.render.common import patch_label, plural, visible
 
@@ -135,11 +136,8 @@ def _message(report: Report, options: RenderOptions, reply: _Reply) -> str:
 
 def _date(value: str) -> str:
     """A valid RFC 2822 date, or '' (a hostile or broken Date: header is not copied)."""
-    try:
-        when = email.utils.parsedate_to_datetime(_header_text(value))
-    except (TypeError, ValueError, IndexError):
-        return ""
-    return email.utils.format_datetime(when)
+    when = parse_date(_header_text(value))
+    return "" if when is None else email.utils.format_datetime(when)
 
 
 def reply_subject(subject: str) -> str:

@@ -25,7 +25,6 @@ from tests.fuzz.strategies import (
     header_values,
     messages,
     mime_messages,
-    word_charsets,
 )
 
 _SUBJECT_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
@@ -85,7 +84,7 @@ def test_nesting_deeper_than_the_limit_is_broken_mime(message: Generated) -> Non
 
 
 @given(
-    subject=st.lists(st.one_of(encoded_words(word_charsets), header_values(charsets)), max_size=5),
+    subject=st.lists(st.one_of(encoded_words(charsets), header_values(charsets)), max_size=5),
     folded=st.booleans(),
 )
 def test_encoded_words_in_any_charset_decode_to_one_line(subject: list[str], folded: bool) -> None:

@@ -44,6 +44,36 @@ def test_base64_body_and_rfc2047_name() -> None:
     assert "Zoë Müller" in mail.body
 
 
+def test_raw_utf8_headers_are_read_as_utf8() -> None:
+    """Mailers that do not encode headers send them as raw UTF-8; Cc lists too."""
+    raw = (
+        "From: Jörg Rödel <joro@example.org>\nSubject: [PATCH] iommu: café\n"
+        "Cc: Zoë <zoe@example.org>, =?utf-8?q?M=C3=BCller?= <m@example.org>\n"
+        "Message-Id: <r@example.org>\n\nbody\n"
+    ).encode()
+    mail = parse_mail(raw, origin="t", index=1)
+    assert (mail.from_name, mail.subject) == ("Jörg Rödel", "[PATCH] iommu: café")
+    assert mail.cc == ("Zoë <zoe@example.org>", "Müller <m@example.org>")
+
+
+@pytest.mark.parametrize(
+    ("subject", "shown"),
+    [
+        # RFC 2047: whitespace between adjacent words goes, around text it stays
+        (b"[PATCH] =?utf-8?q?a?=\n =?iso-8859-1?q?b=E9?= c", "[PATCH] abé c"),
+        # an unencoded run keeps its backslashes (the stdlib's decode_header would make `A`)
+        (b"[PATCH] \\u0041 =?utf-8?q?b?=", "[PATCH] \\u0041 b"),
+        (b"[PATCH] caf\xc3\xa9 =?utf-8?b?w6k=?=", "[PATCH] café é"),
+        (b"[PATCH] =?utf-8*en?Q?a_b?=", "[PATCH] a b"),
+        (b"[PATCH] =?utf-8?b?eAAAA?=", "[PATCH] =?utf-8?b?eAAAA?="),  # not base64: kept
+        (b"[PATCH] caf\xe9", "[PATCH] caf\ufffd"),  # raw bytes that are not UTF-8
+    ],
+)
+def test_encoded_words(subject: bytes, shown: str) -> None:
+    mail = parse_mail(b"From: a@b\nSubject: " + subject + b"\n\nbody\n", origin="t", index=1)
+    assert mail.subject == shown
+
+
 def test_latin1_charset_and_crlf_mail() -> None:
     raw = (
         HEADERS + b"Content-Type: text/plain; charset=iso-8859-1\n"
