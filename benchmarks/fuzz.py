@@ -473,16 +473,20 @@ def tree_state(tree: Path) -> str:
     )
 
 
-# runs reviewtool as `python -m reviewtool` does, and leaves its own peak RSS in $FUZZ_RSS
+# runs reviewtool as its installed console script does (`from reviewtool.cli import main;
+# sys.exit(main())`) and leaves its own peak RSS in $FUZZ_RSS. $FUZZ_READY appears once the
+# entry point is imported: a Ctrl-C before that lands in the interpreter's own start-up,
+# which no program can catch; from there on it is reviewtool's to handle.
 _WRAPPER = """
-import atexit, os, resource, runpy, sys
+import atexit, os, resource, sys
 def _peak():
     with open(os.environ["FUZZ_RSS"], "w") as out:
         out.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 atexit.register(_peak)
-open(os.environ["FUZZ_READY"], "w").close()
 sys.argv[0] = "reviewtool"
-runpy.run_module("reviewtool", run_name="__main__", alter_sys=True)
+from reviewtool.cli import main
+open(os.environ["FUZZ_READY"], "w").close()
+sys.exit(main())
 """
 
 
@@ -550,8 +554,9 @@ def classify(
 ) -> list[str]:
     problems = []
     text = err.decode("utf-8", "replace")
-    # killed by the SIGINT itself (it came while the interpreter started or exited, outside
-    # what a program can catch): the shell reports that as 130 too
+    # killed by the SIGINT itself: it came while the interpreter tore down after reviewtool
+    # had returned (the handlers are the default again by then; a Ctrl-C that interrupted
+    # reviewtool's own code shows as a traceback, below). Shells report that as 130 too.
     interrupted_by_signal = code == -signal.SIGINT and case.interrupt_after is not None
     if code not in DOCUMENTED and not interrupted_by_signal:
         problems.append(f"exit {code}")

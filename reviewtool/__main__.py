@@ -4,4 +4,11 @@ import sys
 
 from reviewtool.cli import main
 
-sys.exit(main())
+code = main()
+if code == 130:  # ExitCode.INTERRUPTED
+    # A KeyboardInterrupt raised inside exec() of a string (dataclasses and namedtuple build
+    # their methods that way while a module loads) leaves CPython's "ended by Ctrl-C" mark
+    # set even once caught, and `python -m` then ends by SIGINT instead of exit 130. Running
+    # a string again clears the mark.
+    exec("None")
+sys.exit(code)

@@ -11,13 +11,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """The entry point: reviewtool.cli.app.main(), loaded here so that Ctrl-C while the
-    command line's modules load is told and exits 130 like Ctrl-C later."""
+    command line's modules load, or before app.main() holds Ctrl-C itself, is told and
+    exits 130 like Ctrl-C later."""
     try:
         from reviewtool.cli.app import main as run
+
+        return run(argv)
     except KeyboardInterrupt:
         sys.stderr.write("reviewtool: interrupted\n")
         return 130
-    return run(argv)
 
 
 __all__ = ["main"]

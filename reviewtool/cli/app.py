@@ -93,7 +93,6 @@ def _log_to_stderr(level: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every outcome to a documented exit code."""
-    command = typer.main.get_command(app)
     interrupted = threading.Event()
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -104,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
+        command = typer.main.get_command(app)
         result = command.main(
             args=argv if argv is not None else sys.argv[1:],
             prog_name="reviewtool",

@@ -290,6 +290,35 @@ def test_ctrl_c_prints_one_line_and_exits_130(
     assert signal.getsignal(signal.SIGINT) is before  # main() puts the handler back
 
 
+def test_python_m_exits_130_after_ctrl_c_inside_exec_of_a_string(tmp_path: Path) -> None:
+    """CPython marks a KeyboardInterrupt raised inside exec() of a string (dataclasses build
+    their methods so while a module loads) as unhandled even once caught, and `python -m`
+    then ends by SIGINT (-2) instead of the exit code: reviewtool/__main__.py clears it."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "__init__.py").write_text("")
+    (shim / "__main__.py").write_text(
+        "import runpy\n"
+        "import reviewtool.cli.app as app\n"
+        "def interrupted(argv=None):\n"
+        "    try:\n"
+        "        exec('raise KeyboardInterrupt')\n"
+        "    except KeyboardInterrupt:\n"
+        "        return app._interrupted()\n"
+        "app.main = interrupted\n"
+        "runpy.run_module('reviewtool', run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "shim"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (130, "reviewtool: interrupted\n")
+
+
 def test_abort_is_an_interrupt_and_a_broken_pipe_is_quiet(
     clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -108,7 +108,6 @@ def encoded_words(draw: st.DrawFn, charset: st.SearchStrategy[str] = charsets) -
     return f"=?{name}?{method}?{payload}?="
 
 
-
 @cache
 def header_values(charset: st.SearchStrategy[str] = charsets) -> st.SearchStrategy[str]:
     """A header value of one line: text, encoded words, or both."""

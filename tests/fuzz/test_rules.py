@@ -297,7 +297,9 @@ def contracts(draw: st.DrawFn, *, path: st.SearchStrategy[str]) -> Contract:
     )
 
 
-_PATHS = st.one_of(chars("abcz/._- \"\\'äß{}[]=#\U0001f600", 30, min_size=1), hostile_text(30, min_size=1))
+_PATHS = st.one_of(
+    chars("abcz/._- \"\\'äß{}[]=#\U0001f600", 30, min_size=1), hostile_text(30, min_size=1)
+)
 
 
 @given(st.lists(contracts(path=_PATHS), min_size=1, max_size=3), hostile_text(30))
