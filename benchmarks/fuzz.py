@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -83,6 +83,7 @@ class Case:
     interrupt_after: float | None = None
     expect_json: bool = False
     rule_file: str = ""
+    rule_key: str = ""  # the key a rule error must name, when the mutation is of one key
 
 
 @dataclasses.dataclass
@@ -92,6 +93,7 @@ class Outcome:
     seconds: float
     rss_mb: float
     problems: list[str]
+    stderr: bytes = b""
 
 
 class Corpus:
@@ -248,7 +250,9 @@ def mutate_diff(rng: random.Random, message: bytes) -> bytes:
     return message + b"\nGIT binary patch\nliteral 5\nzcmZ?wbh\x00\n\n"
 
 
-def mutate_rule(rng: random.Random, rule: bytes) -> bytes:
+def mutate_rule(rng: random.Random, rule: bytes) -> tuple[bytes, str]:
+    """The rule file with one mutation, and the key an error about it must name ('' where
+    the file stops being TOML: then the error names the file and the line)."""
     text = rule.decode("utf-8", "replace")
     choice = rng.randrange(16)
     values = [
@@ -268,63 +272,58 @@ def mutate_rule(rng: random.Random, rule: bytes) -> bytes:
         "99999999999999999999",
     ]
     if choice == 0:
-        return b"\xff\xfe" + rule
+        return b"\xff\xfe" + rule, ""
     if choice == 1:
-        return ("x = " + "[" * 2000 + "]" * 2000 + "\n").encode() + rule
+        return ("x = " + "[" * 2000 + "]" * 2000 + "\n").encode() + rule, ""
     if choice == 2:  # a value of another type where a key is
         keys = re.findall(r"(?m)^(\w+) = ", text)
-        if keys:
-            key = rng.choice(keys)
+        key = rng.choice(keys) if keys else ""
+        if key:
             text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {rng.choice(values)}", text, count=1)
-        return text.encode()
+        return text.encode(), key
     if choice == 3:
-        return re.sub(
-            r"(?m)^(\s*\w+\s*=\s*)\d+", lambda m: m.group(1) + rng.choice(values), text, count=3
-        ).encode()
+        edited = re.subn(
+            r"(?m)^(\s*(\w+)\s*=\s*)\d+", lambda m: m.group(1) + rng.choice(values), text, count=1
+        )
+        match = re.search(r"(?m)^\s*(\w+)\s*=\s*\d+", text)
+        return edited[0].encode(), match.group(1) if match else ""
     if choice == 4:
-        return ('watch = "' + "name" + '"\n' + re.sub(r"(?m)^watch = .*$", "", text)).encode()
+        return ('watch = "name"\n' + re.sub(r"(?m)^watch = .*$", "", text)).encode(), "watch"
     if choice == 5:
-        return ("frobnicate = 1\n" + text).encode()
+        return ("frobnicate = 1\n" + text).encode(), "frobnicate"
     if choice == 6:
-        return re.sub(r"(?m)^extends = .*$", 'extends = ["fuzz-rule.toml"]', text).encode()
+        return re.sub(
+            r"(?m)^extends = .*$", 'extends = ["fuzz-rule.toml"]', text
+        ).encode(), "extends"
     if choice == 7:
-        return re.sub(r"(?m)^extends = .*$", 'extends = ["/dev/zero"]', text).encode()
+        return re.sub(r"(?m)^extends = .*$", 'extends = ["/dev/zero"]', text).encode(), "extends"
     if choice == 8:
-        return re.sub(r"(?m)^extends = .*$", "extends = [3]", text).encode()
+        return re.sub(r"(?m)^extends = .*$", "extends = [3]", text).encode(), "extends"
     if choice == 9:
         names = ", ".join(f'"n{i}"' for i in range(rng.choice([10, 999, 1001, 100_000])))
-        return re.sub(r"(?m)^watch = \[", f"watch = [{names}, ", text, count=1).encode()
+        return re.sub(r"(?m)^watch = \[", f"watch = [{names}, ", text, count=1).encode(), "watch"
     if choice == 10:
-        return text[: rng.randrange(max(1, len(text)))].encode()
+        return text[: rng.randrange(max(1, len(text)))].encode(), ""
     if choice == 11:
-        return re.sub(r"(?m)^\[cases\.\w+\]", "cases = []", text, count=1).encode()
+        return re.sub(r"(?m)^\[cases\.\w+\]", "cases = []", text, count=1).encode(), "cases"
     if choice == 12:
-        return re.sub(r"argument = \d+", "argument = -3", text).encode()
+        return re.sub(r"argument = \d+", "argument = -3", text).encode(), "argument"
     if choice == 13:
-        return re.sub(r"(?m)^extends = .*$", 'extends = ["/tmp"]', text).encode()
+        return re.sub(r"(?m)^extends = .*$", 'extends = ["/tmp"]', text).encode(), "extends"
     if choice == 14:
-        return mutate_bytes(rng, rule, 3)
-    return re.sub(r'"(\w+)"', lambda m: '"' + m.group(1) + ' x"', text, count=2).encode()
+        return mutate_bytes(rng, rule, 3), ""
+    return re.sub(r'"(\w+)"', lambda m: '"' + m.group(1) + ' x"', text, count=2).encode(), ""
 
 
 # -- cases ------------------------------------------------------------------------------------
 
 
-def make_case(rng: random.Random, corpus: Corpus, tree: Path) -> Case:
-    kind = rng.choice(
-        [
-            "mbox-bytes",
-            "headers",
-            "mime",
-            "diff",
-            "check-patch",
-            "rules",
-            "options",
-            "tree",
-            "timeout",
-            "sigint",
-        ]
-    )
+KINDS = ("mbox-bytes", "headers", "mime", "diff", "check-patch", "rules", "options", "tree",
+         "timeout", "sigint")  # fmt: skip
+
+
+def make_case(rng: random.Random, corpus: Corpus, tree: Path, kinds: Sequence[str] = KINDS) -> Case:
+    kind = rng.choice(list(kinds))
     fmt = rng.choice(FORMATS)
     base = ["audit", "input.mbox", "--format", fmt, "--fail-on", rng.choice(["error", "never"])]
     if rng.random() < 0.5:
@@ -361,7 +360,8 @@ def make_case(rng: random.Random, corpus: Corpus, tree: Path) -> Case:
         )
     if kind == "rules":
         rule = rng.choice(corpus.rules)
-        files = {"fuzz-rule.toml": mutate_rule(rng, rule), "kernel-common.toml": corpus.common}
+        mutated, key = mutate_rule(rng, rule)
+        files = {"fuzz-rule.toml": mutated, "kernel-common.toml": corpus.common}
         return Case(
             kind,
             [
@@ -378,6 +378,7 @@ def make_case(rng: random.Random, corpus: Corpus, tree: Path) -> Case:
             ],
             files,
             rule_file="fuzz-rule.toml",
+            rule_key=key,
         )
     if kind == "options":
         option, values = rng.choice(
@@ -538,7 +539,7 @@ def run_case(case: Case, tree: Path) -> Outcome:
         left = [p.name for p in temp.iterdir()]
         if left:
             problems.append(f"temp dir not clean: {left[:3]}")
-        return Outcome(case, process.returncode, seconds, rss, problems)
+        return Outcome(case, process.returncode, seconds, rss, problems, err[-20000:])
 
 
 def _interrupt(process: subprocess.Popen[bytes], ready: Path, delay: float) -> None:
@@ -585,6 +586,8 @@ def classify(
             and "kernel-common" not in errors[0]
         ):
             problems.append(f"rule error does not name the file: {errors[0][:120]}")
+        if case.rule_key and errors and case.rule_key not in errors[0]:
+            problems.append(f"rule error does not name {case.rule_key}: {errors[0][:120]}")
     if code == 130 and "reviewtool: interrupted" not in text:
         problems.append("interrupted without saying so")
     if case.expect_json and code != 4:
@@ -603,9 +606,18 @@ def main() -> int:
     parser.add_argument("--series", type=Path, default=ROOT.parent / "shared" / "series")
     parser.add_argument("--show", type=int, default=10, help="failing cases to print")
     parser.add_argument(
+        "--kinds",
+        type=lambda text: [k for k in text.split(",") if k],
+        default=list(KINDS),
+        help=f"comma-separated classes to run (default all: {','.join(KINDS)})",
+    )
+    parser.add_argument(
         "--save", type=Path, help="write each failing case's inputs and command line here"
     )
     args = parser.parse_args()
+    unknown = sorted(set(args.kinds) - set(KINDS))
+    if unknown or not args.kinds:
+        parser.error(f"--kinds: unknown class {unknown[0] if unknown else '(none)'}")
     corpus = Corpus(args.series)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="fuzz-tree-") as trees:
@@ -615,7 +627,7 @@ def main() -> int:
             check=True,
         )
         before = tree_state(tree)
-        cases = [make_case(rng, corpus, tree) for _ in range(args.cases)]
+        cases = [make_case(rng, corpus, tree, args.kinds) for _ in range(args.cases)]
         started = time.perf_counter()
         outcomes: list[Outcome] = []
         changed: list[str] = []
@@ -638,7 +650,8 @@ def main() -> int:
 
 
 def save(outcomes: list[Outcome], directory: Path) -> None:
-    """Each failing case in a directory of its own: its input files and `command`."""
+    """Each failing case in a directory of its own: its input files, `command` (the command
+    line and what was wrong) and `stderr` (its last 20,000 bytes)."""
     for number, outcome in enumerate(outcomes):
         if not outcome.problems:
             continue
@@ -648,6 +661,7 @@ def save(outcomes: list[Outcome], directory: Path) -> None:
             (case_dir / name).write_bytes(data)
         command = " ".join(["reviewtool", *outcome.case.args])
         (case_dir / "command").write_text(f"{command}\n{'; '.join(outcome.problems)}\n")
+        (case_dir / "stderr").write_bytes(outcome.stderr)
 
 
 def report(outcomes: list[Outcome], elapsed: float, args: argparse.Namespace) -> None:

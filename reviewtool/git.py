@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -170,7 +169,7 @@ class Workspace:
         # The name is chosen, and remembered for the cleanup, before the directory exists: a
         # --timeout or Ctrl-C that lands in between leaves nothing behind.
         parent = Path(self.work_dir) if self.work_dir is not None else Path(tempfile.gettempdir())
-        self._temp = parent / f"reviewtool-{secrets.token_hex(8)}"
+        self._temp = proc.scratch(parent / f"reviewtool-{secrets.token_hex(8)}")
         try:
             self._temp.mkdir(mode=0o700)
             # Made by git with our own environment: GitPython's init would follow a GIT_DIR
@@ -198,7 +197,7 @@ class Workspace:
                 self._user_repo.close()
                 self._user_repo = None
             if self._temp is not None:
-                shutil.rmtree(self._temp, ignore_errors=True)
+                proc.remove_scratch(self._temp)
                 self._temp = None
 
     @property

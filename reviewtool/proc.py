@@ -6,10 +6,11 @@ import contextlib
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reviewtool.errors import DeadlineExceeded, ToolchainError
 
@@ -229,20 +230,77 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-@contextmanager
-def uninterrupted() -> Iterator[None]:
-    """Hold SIGALRM (--timeout) and SIGINT (Ctrl-C) off while cleanup runs in the main thread:
-    an alarm or a Ctrl-C that arrives meanwhile is delivered once the cleanup is done, instead
-    of abandoning it halfway (a temporary repository left behind)."""
-    import signal
-    import threading
+class _Hold:
+    """How deep the main thread is in uninterrupted() blocks, and the signals that arrived
+    meanwhile (handler, signal number), to be delivered when the outermost block ends."""
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGALRM, signal.SIGINT}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    def __init__(self) -> None:
+        self.depth = 0
+        self.pending: list[tuple[Callable[[int, Any], None], int]] = []
+
+
+_hold = _Hold()
+
+
+def deferrable(handler: Callable[[int, Any], None]) -> Callable[[int, Any], None]:
+    """A signal handler (Ctrl-C, --timeout's alarm) that waits while uninterrupted() holds
+    signals off. Python runs handlers in the main thread only, between two lines, whichever
+    thread the system delivered the signal to: holding them here is what makes the hold hold
+    (blocking the signal in the main thread alone does not, while other threads run)."""
+
+    def handle(signum: int, frame: Any) -> None:
+        if _hold.depth:
+            _hold.pending.append((handler, signum))
+            return
+        handler(signum, frame)
+
+    return handle
+
+
+class uninterrupted:  # lower case, like contextlib.suppress: used as `with uninterrupted():`
+    """Hold Ctrl-C and the --timeout alarm (deferrable() handlers) off while cleanup runs in
+    the main thread: one that arrives meanwhile is delivered once the block is done, instead
+    of abandoning the cleanup halfway (a temporary repository left behind). Elsewhere than in
+    the main thread it does nothing: handlers never run there."""
+
+    def __init__(self) -> None:
+        self._main = threading.get_ident() == threading.main_thread().ident
+
+    def __enter__(self) -> None:
+        if self._main:
+            _hold.depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        if not self._main:
+            return
+        _hold.depth -= 1
+        if _hold.depth == 0 and _hold.pending:
+            (handler, signum), *_rest = _hold.pending
+            _hold.pending.clear()
+            handler(signum, None)
+
+
+# Temporary directories of the run, from the moment their name is chosen until they are
+# removed: whatever interrupts a cleanup, the command line's last step removes what is left.
+_scratch: set[Path] = set()
+
+
+def scratch(path: Path) -> Path:
+    """Register path (not yet created, or just created) for removal by sweep()."""
+    _scratch.add(path)
+    return path
+
+
+def remove_scratch(path: Path) -> None:
+    """Remove a registered temporary directory now (held against Ctrl-C and the alarm)."""
+    import shutil
+
+    with uninterrupted():
+        shutil.rmtree(path, ignore_errors=True)
+        _scratch.discard(path)
+
+
+def sweep() -> None:
+    """Remove every temporary directory a cleanup did not get to."""
+    for path in sorted(_scratch):
+        remove_scratch(path)

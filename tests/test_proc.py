@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,42 @@ def test_expired_kills_what_other_threads_wait_for() -> None:
     assert not worker.is_alive()
     assert isinstance(error, DeadlineExceeded)
     assert isinstance(outcome[0], DeadlineExceeded)  # killed, and said so
+
+
+def test_a_held_ctrl_c_from_another_thread_waits_for_the_block() -> None:
+    """Python runs signal handlers in the main thread whichever thread the signal reached, so
+    blocking the signal in the main thread did not hold it: the hold is in the handler."""
+    import os
+    import signal
+
+    seen: list[str] = []
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        seen.append("handler")
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, proc.deferrable(on_interrupt))
+    try:
+        with pytest.raises(KeyboardInterrupt), proc.uninterrupted():
+            sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT))
+            sender.start()
+            sender.join()
+            end = time.monotonic() + 0.5
+            while time.monotonic() < end:  # the handler has run by now, and waited
+                pass
+            with proc.uninterrupted():  # nested: still held when the inner block ends
+                pass
+            seen.append("cleanup done")
+        assert seen == ["cleanup done", "handler"]
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_sweep_removes_what_an_interrupted_cleanup_left(tmp_path: Path) -> None:
+    left = proc.scratch(tmp_path / "reviewtool-left")
+    (left / "repo.git").mkdir(parents=True)
+    never_made = proc.scratch(tmp_path / "reviewtool-never-made")
+    proc.sweep()
+    assert not left.exists() and not never_made.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("reviewtool-")]
+    proc.sweep()  # nothing left to do

@@ -6,7 +6,9 @@ share; common.py the helpers they share; one module per command or command group
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,10 +18,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from reviewtool.cli.app import main as run
 
-        return run(argv)
+        code = run(argv)
     except KeyboardInterrupt:
         sys.stderr.write("reviewtool: interrupted\n")
-        return 130
+        code = 130
+    if argv is None and threading.current_thread() is threading.main_thread():
+        # The program's own run (not a call from Python code) is over, its temporary files
+        # gone and its report written: a Ctrl-C while the interpreter shuts down ends the
+        # process the Unix way, by SIGINT (shells say 130), not with a traceback from
+        # whatever teardown code it lands in.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return code
 
 
 __all__ = ["main"]

@@ -3,16 +3,18 @@ main(), the one place that maps every outcome to an exit code."""
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 from typing import Annotated
 
 import typer
 
-from reviewtool import __version__
+from reviewtool import __version__, proc
 from reviewtool.cli import audit, bot, build, check, common, hook, merge, rule
 from reviewtool.errors import ExitCode, ReviewtoolError
 
@@ -95,13 +97,26 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map every outcome to a documented exit code."""
     interrupted = threading.Event()
     previous = None
+    previous_hook = sys.unraisablehook
     if threading.current_thread() is threading.main_thread():
 
         def on_interrupt(signum: int, frame: object) -> None:
             interrupted.set()  # typer turns the KeyboardInterrupt into a silent exit code
             raise KeyboardInterrupt
 
-        previous = signal.signal(signal.SIGINT, on_interrupt)
+        def on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+            if isinstance(unraisable.exc_value, KeyboardInterrupt):
+                # Ctrl-C landed in a destructor or a GC callback, where Python prints
+                # "Exception ignored" and drops it: send it to the main thread again, a
+                # moment later from another thread, once this callback is over (a real
+                # signal, so that a blocking call returns to take it).
+                main = threading.main_thread().ident or 0
+                _thread.start_new_thread(_signal_later, (main, int(signal.SIGINT)))
+                return
+            previous_hook(unraisable)
+
+        previous = signal.signal(signal.SIGINT, proc.deferrable(on_interrupt))
+        sys.unraisablehook = on_unraisable
     try:
         command = typer.main.get_command(app)
         result = command.main(
@@ -131,11 +146,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         return ExitCode.INTERNAL
     finally:
+        # what an interrupted cleanup left behind (a second Ctrl-C waits for this)
+        with proc.uninterrupted():
+            proc.sweep()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+            sys.unraisablehook = previous_hook
     if interrupted.is_set():
         return _interrupted()
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _signal_later(thread: int, signum: int) -> None:
+    time.sleep(0.01)
+    signal.pthread_kill(thread, signum)
 
 
 def _interrupted() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -83,8 +84,12 @@ def build_options(
     if sparse and shutil.which("sparse") is None:
         raise ToolchainError("--sparse: sparse is not installed (Debian package sparse)")
     cache = (cache_dir or default_cache()).absolute()  # make runs in the cache: no relative
-    if no_cache:  # removed by _scratch() when the run ends
-        cache = Path(tempfile.mkdtemp(prefix="reviewtool-build-", dir=work_dir))
+    if no_cache:  # removed by _scratch() when the run ends (or by proc.sweep())
+        from reviewtool import proc
+
+        parent = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
+        cache = proc.scratch(parent / f"reviewtool-build-{secrets.token_hex(8)}")
+        cache.mkdir(mode=0o700)
     return BuildOptions(
         tree=tree,
         base=base,
@@ -106,8 +111,7 @@ def _scratch(options: BuildOptions | None, no_cache: bool) -> Iterator[None]:
         yield
     finally:
         if no_cache and options is not None and options.cache_dir is not None:
-            with proc.uninterrupted():
-                shutil.rmtree(options.cache_dir, ignore_errors=True)
+            proc.remove_scratch(options.cache_dir)
 
 
 @contextlib.contextmanager
@@ -136,7 +140,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
         fired.append(True)
         raise proc.expired()
 
-    previous = signal.signal(signal.SIGALRM, expire) if alarm else None
+    previous = signal.signal(signal.SIGALRM, proc.deferrable(expire)) if alarm else None
     if alarm:
         signal.setitimer(signal.ITIMER_REAL, seconds)
     try:

@@ -112,8 +112,17 @@ def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
 
 
 def test_main_uses_sys_argv(monkeypatch: pytest.MonkeyPatch, clean: Path, capsys: Capture) -> None:
+    """main() without argv is the program's own run: it reads sys.argv, and once done leaves
+    Ctrl-C to the system (a Ctrl-C during interpreter teardown ends the process by SIGINT)."""
+    import signal
+
     monkeypatch.setattr(sys, "argv", ["reviewtool", "audit", str(clean)])
-    assert cli.main() == 0
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli.main() == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGINT, before)
     capsys.readouterr()
     assert AUTHOR
 
@@ -288,6 +297,37 @@ def test_ctrl_c_prints_one_line_and_exits_130(
     result = run_cli(capsys, "audit", str(clean))
     assert (result.code, result.err, result.out) == (130, "reviewtool: interrupted\n", "")
     assert signal.getsignal(signal.SIGINT) is before  # main() puts the handler back
+
+
+def test_ctrl_c_in_a_destructor_is_not_lost(
+    clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python prints "Exception ignored" for a KeyboardInterrupt raised in a destructor and
+    drops it; main() delivers it again, so the run still stops, with its one line."""
+    import os
+    import signal
+    import time
+
+    import reviewtool.review
+
+    class Doomed:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):  # the handler runs here, inside the destructor
+                pass
+
+    def interrupted(*_: object) -> None:
+        Doomed()
+        end = time.monotonic() + 5
+        while time.monotonic() < end:  # ordinary code: where the Ctrl-C is delivered again
+            pass
+        raise AssertionError("the Ctrl-C was lost in the destructor")
+
+    monkeypatch.setattr(reviewtool.review, "run", interrupted)
+    hook = sys.unraisablehook
+    result = run_cli(capsys, "audit", str(clean))
+    assert (result.code, result.err, result.out) == (130, "reviewtool: interrupted\n", "")
+    assert sys.unraisablehook is hook
 
 
 def test_python_m_exits_130_after_ctrl_c_inside_exec_of_a_string(tmp_path: Path) -> None:
