@@ -279,7 +279,8 @@ def mutate_rule(rng: random.Random, rule: bytes) -> tuple[bytes, str]:
         keys = re.findall(r"(?m)^(\w+) = ", text)
         key = rng.choice(keys) if keys else ""
         if key:
-            text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {rng.choice(values)}", text, count=1)
+            line = f"{key} = {rng.choice(values)}"
+            text = re.sub(rf"(?m)^{key} = .*$", lambda _: line, text, count=1)
         return text.encode(), key
     if choice == 3:
         edited = re.subn(
