@@ -21,6 +21,7 @@ from reviewtool.errors import DeadlineExceeded, ToolchainError
 class _Deadline:
     at: float | None = None  # time.monotonic() value
     seconds: float = 0.0
+    hit: bool = False  # the last deadline expired (stays set after its block ends)
 
 
 _deadline = _Deadline()
@@ -186,6 +187,7 @@ def _limit(timeout: float | None) -> tuple[float | None, bool]:
 
 
 def _expired() -> DeadlineExceeded:
+    _deadline.hit = True
     return DeadlineExceeded(f"timed out after {_deadline.seconds:g} s (--timeout)")
 
 
@@ -196,10 +198,16 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
     _deadline.at, _deadline.seconds = time.monotonic() + seconds, seconds
+    _deadline.hit = False
     try:
         yield
     finally:
         _deadline.at = None
+
+
+def deadline_hit() -> bool:
+    """Whether the run's last deadline expired."""
+    return _deadline.hit
 
 
 def expired() -> DeadlineExceeded:

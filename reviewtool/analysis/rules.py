@@ -209,6 +209,17 @@ def load_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _check_base(path: Path, base: str) -> None:
+    """A file named by extends is a regular file: the error names the rule that names it."""
+    try:
+        mode = (path.parent / base).stat().st_mode
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputError(f"{path}: extends: {base!r}: {reason.lower()}") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{path}: extends: {base!r}: not a regular file")
+
+
 def _merged(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     """The rule with the files it `extends` merged in first (this file wins)."""
     resolved = path.resolve()
@@ -225,6 +236,7 @@ def _merged(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     for base in bases:
         if "\0" in base:
             raise InputError(f"{path}: extends: expected a file name, not {base!r}")
+        _check_base(path, base)
         for key, value in _merged(path.parent / base, (*seen, resolved)).items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
                 merged[key].update(value)

@@ -16,7 +16,7 @@ import typer
 
 from reviewtool import __version__, proc
 from reviewtool.cli import audit, bot, build, check, common, hook, merge, rule
-from reviewtool.errors import ExitCode, ReviewtoolError
+from reviewtool.errors import DeadlineExceeded, ExitCode, ReviewtoolError
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,20 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
 
         def on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
-            if isinstance(unraisable.exc_value, KeyboardInterrupt):
-                # Ctrl-C landed in a destructor or a GC callback, where Python prints
-                # "Exception ignored" and drops it: send it to the main thread again, a
-                # moment later from another thread, once this callback is over (a real
-                # signal, so that a blocking call returns to take it).
+            """Python prints "Exception ignored" for an exception raised in a destructor or
+            a GC callback, and drops it."""
+            error = unraisable.exc_value
+            if isinstance(error, KeyboardInterrupt):
+                # A Ctrl-C that landed there: send it to the main thread again, a moment
+                # later from another thread, once the callback is over (a real signal, so
+                # that a blocking call returns to take it).
                 main = threading.main_thread().ident or 0
                 _thread.start_new_thread(_signal_later, (main, int(signal.SIGINT)))
+                return
+            if isinstance(error, DeadlineExceeded) or interrupted.is_set() or proc.deadline_hit():
+                # The alarm's expiry is raised again when the deadline's block ends, and a
+                # destructor failing on an object the interruption cut short is its echo.
+                log.debug("after the interruption: %r", error)
                 return
             previous_hook(unraisable)
 

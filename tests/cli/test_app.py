@@ -324,10 +324,45 @@ def test_ctrl_c_in_a_destructor_is_not_lost(
         raise AssertionError("the Ctrl-C was lost in the destructor")
 
     monkeypatch.setattr(reviewtool.review, "run", interrupted)
-    hook = sys.unraisablehook
+    ignored: list[object] = []  # what would print "Exception ignored"
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
     result = run_cli(capsys, "audit", str(clean))
     assert (result.code, result.err, result.out) == (130, "reviewtool: interrupted\n", "")
-    assert sys.unraisablehook is hook
+    assert ignored == []
+    assert sys.unraisablehook == ignored.append  # main() puts the hook back
+
+
+def test_an_expiry_in_a_destructor_is_one_line(
+    clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The --timeout alarm going off inside a destructor, and a destructor failing on what
+    the expiry cut short: no "Exception ignored" traceback, exit 124 with its one line."""
+    import time
+
+    import reviewtool.review
+
+    class Doomed:
+        def __del__(self) -> None:
+            end = time.monotonic() + 1
+            while time.monotonic() < end:  # the alarm goes off in here
+                pass
+
+    class HalfMade:
+        def __del__(self) -> None:
+            raise AttributeError("'HalfMade' object has no attribute '_read_only'")
+
+    def slow(*_: object) -> None:
+        Doomed()
+        HalfMade()
+        raise RuntimeError("went on after the alarm")
+
+    monkeypatch.setattr(reviewtool.review, "run", slow)
+    ignored: list[object] = []  # what would print "Exception ignored"
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    result = run_cli(capsys, "audit", str(clean), "--timeout", "0.2")
+    assert (result.code, result.out) == (124, "")
+    assert result.err == "reviewtool: error: timed out after 0.2 s (--timeout)\n"
+    assert ignored == []
 
 
 def test_python_m_exits_130_after_ctrl_c_inside_exec_of_a_string(tmp_path: Path) -> None:

@@ -93,3 +93,18 @@ def test_linemap_survives_charsets_that_refuse_replace(charset: str) -> None:
     raw = _message("Subject: [PATCH] x", f"Content-Type: text/plain; charset={charset}")
     lines = map_message(raw)
     assert [line.text for line in lines.body][:1] == ["Do it."]
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [("/dev/zero", "not a regular file"), (".", "not a regular file"), ("no.toml", "no such file")],
+)
+def test_extends_of_no_file_names_the_rule_and_the_key(
+    tmp_path: Path, target: str, reason: str
+) -> None:
+    """Found by benchmarks/fuzz.py: the error named only `/dev/zero`, not which rule said so."""
+    rule = tmp_path / "rule.toml"
+    rule.write_text(f'id = "x"\nextends = ["{target}"]\n[cases.a]\n', encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        load_rule(str(rule))
+    assert raised.value.message.startswith(f"{rule}: extends: {target!r}: {reason}")
