@@ -16,6 +16,7 @@ import typer
 
 from reviewtool import __version__, proc
 from reviewtool.cli import audit, bot, build, check, common, hook, merge, rule
+from reviewtool.cli.options import Group
 from reviewtool.errors import DeadlineExceeded, ExitCode, ReviewtoolError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ app = typer.Typer(
     help="Review assistant for Linux kernel patch series.",
     add_completion=False,
     no_args_is_help=True,
+    cls=Group,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

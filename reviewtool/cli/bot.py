@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 
 from reviewtool.cli import common
-from reviewtool.cli.options import DEFAULT_MAX_INPUT_SIZE, MAX_TIMEOUT, MaxInputSizeOption
+from reviewtool.cli.options import DEFAULT_MAX_INPUT_SIZE, MAX_TIMEOUT, Group, MaxInputSizeOption
 from reviewtool.errors import ExitCode, InputError
 
 bot_app = typer.Typer(
     help="A CI bot on a mailing list: fetch series from a public-inbox archive, send replies.",
     no_args_is_help=True,
+    cls=Group,
 )
 
 

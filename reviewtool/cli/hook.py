@@ -15,6 +15,7 @@ from reviewtool.cli.options import (
     ConfiguredRuleOption,
     ConfiguredTreeOption,
     FailOn,
+    Group,
     RepoOption,
     Toolchain,
 )
@@ -24,6 +25,7 @@ from reviewtool.git import forget_location
 hook_app = typer.Typer(
     help="git send-email's sendemail-validate hook: audit the outgoing series before sending.",
     no_args_is_help=True,
+    cls=Group,
 )
 
 

@@ -7,11 +7,14 @@ default.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from reviewtool.findings import Severity
 
@@ -218,3 +221,15 @@ ConfiguredTreeOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+class Group(TyperGroup):
+    """A command group whose bare invocation (`reviewtool bot`) prints its help on stderr:
+    click builds the help while raising NoArgsIsHelpError (exit 2), and typer's rich help
+    prints itself as it is built, on stdout, which carries reports only."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click.Context (vendored)
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            with contextlib.redirect_stdout(sys.stderr):
+                return super().parse_args(ctx, args)
+        return super().parse_args(ctx, args)

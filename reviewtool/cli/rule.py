@@ -13,6 +13,7 @@ from reviewtool.cli import common
 from reviewtool.cli.options import (
     DEFAULT_MAX_INPUT_SIZE,
     BaseOption,
+    Group,
     MaxInputSizeOption,
     OutputOption,
     SeriesArgument,
@@ -24,6 +25,7 @@ from reviewtool.errors import ExitCode, InputError
 rule_app = typer.Typer(
     help="Contract rules: infer them from a series.",
     no_args_is_help=True,
+    cls=Group,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
