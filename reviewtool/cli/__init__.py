@@ -28,7 +28,16 @@ def main(argv: list[str] | None = None) -> int:
         # process the Unix way, by SIGINT (shells say 130), not with a traceback from
         # whatever teardown code it lands in.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if code in (124, 130):  # ExitCode.TIMEOUT, ExitCode.INTERRUPTED
+            # Objects the interruption cut short are freed as Python shuts down, and their
+            # destructors may fail on what they never got (GitPython's config parser does):
+            # that is an echo of the interruption already told, not news.
+            sys.unraisablehook = _quiet
     return code
+
+
+def _quiet(unraisable: object) -> None:
+    """An unraisable-exception hook that shows nothing."""
 
 
 __all__ = ["main"]

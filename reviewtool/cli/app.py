@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
             sys.unraisablehook = previous_hook
-    if interrupted.is_set():
+    if interrupted.is_set() or result == ExitCode.INTERRUPTED:
+        # typer returns 130 for a KeyboardInterrupt, silently (one not from the handler
+        # above: raised by code, or by Python's own handler before ours)
         return _interrupted()
     return int(result) if isinstance(result, int) else ExitCode.OK
 

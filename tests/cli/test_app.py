@@ -364,6 +364,30 @@ def test_an_expiry_in_a_destructor_is_one_line(
     assert ignored == []
 
 
+def test_destructors_failing_at_shutdown_after_ctrl_c_are_quiet(clean: Path) -> None:
+    """An object the interruption cut short, freed as Python shuts down after main() has
+    returned, whose destructor fails (GitPython's half-made config parser does)."""
+    script = (
+        "import sys\n"
+        "import reviewtool.review\n"
+        "class HalfMade:\n"
+        "    def __del__(self):\n"
+        "        raise AttributeError('no attribute _read_only')\n"
+        "kept = []\n"
+        "def run(*_):\n"
+        "    kept.append(HalfMade())\n"
+        "    raise KeyboardInterrupt\n"
+        "reviewtool.review.run = run\n"
+        "from reviewtool.cli import main\n"
+        f"sys.argv = ['reviewtool', 'audit', {str(clean)!r}]\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stderr) == (130, "reviewtool: interrupted\n")
+
+
 def test_python_m_exits_130_after_ctrl_c_inside_exec_of_a_string(tmp_path: Path) -> None:
     """CPython marks a KeyboardInterrupt raised inside exec() of a string (dataclasses build
     their methods so while a module loads) as unhandled even once caught, and `python -m`
