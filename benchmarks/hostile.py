@@ -9,7 +9,9 @@ child's peak RSS and the size of what it wrote:
 - one patch creating N files (default 10,000) with a whitespace error in each, rendered as
   text, Markdown (one PR comment) and an email reply: bounded by the per-rule cap;
 - a 100 MB input, which must be refused before it is read;
-- the same 10,000-file patch checked alone by `check-patch` (b4's per-patch command).
+- the same 10,000-file patch checked alone by `check-patch` (b4's per-patch command);
+- the 30-patch RFC (from --series, when present) with one `References:` header of 50,000
+  ids next to the same RFC without it, run alternately, and the difference of the medians.
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--series",
+        type=Path,
+        default=ROOT.parent / "shared" / "series",
+        help="directory holding uffd-wp-rfc-v1.mbox",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reviewtool-bench-") as scratch:
         directory = Path(scratch)
@@ -102,7 +110,42 @@ def main() -> int:
             stdin=huge.read_bytes(),
         )
         measure("100 MB input (refused before reading)", ["audit", str(big)], args.runs)
+        rfc = args.series / "uffd-wp-rfc-v1.mbox"
+        if rfc.is_file():
+            references(rfc, directory, args.runs)
+        else:
+            print(f"  (no {rfc}: the References case is skipped)")
     return 0
+
+
+def with_references(mbox: bytes, count: int) -> bytes:
+    """The mbox with a References: header of count ids added to its second message."""
+    ids = " ".join(f"<ref-{n}@example.org>" for n in range(count))
+    messages = mbox.split(b"\nFrom ")
+    head, sep, body = messages[1].partition(b"\n\n")
+    messages[1] = head + b"\nReferences: " + ids.encode() + sep + body
+    return b"\nFrom ".join(messages)
+
+
+def references(rfc: Path, directory: Path, runs: int) -> None:
+    """The RFC with and without a 50,000-id References header, alternately, side by side."""
+    plain = directory / "rfc.mbox"
+    plain.write_bytes(rfc.read_bytes())
+    hostile = directory / "rfc-references.mbox"
+    hostile.write_bytes(with_references(plain.read_bytes(), 50_000))
+    times: dict[Path, list[float]] = {plain: [], hostile: []}
+    codes: dict[Path, int] = {}
+    for _ in range(max(runs, 5)):
+        for path in (plain, hostile):
+            seconds, codes[path], _, _ = run_child(["audit", str(path), "-f", "json"])
+            times[path].append(seconds)
+    base, more = statistics.median(times[plain]), statistics.median(times[hostile])
+    label = "RFC, 30 patches, json (baseline for below)"
+    print(f"  {label:<46} {base:7.2f} s  exit {codes[plain]:>3}")
+    print(
+        f"  {'RFC + one 50,000-id References header':<46} {more:7.2f} s  exit {codes[hostile]:>3}"
+        f"  ({more - base:+.2f} s, x{more / base:.2f})"
+    )
 
 
 if __name__ == "__main__":
