@@ -475,7 +475,10 @@ class BackgroundApply:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        # Not abandoned to a Ctrl-C: the thread applies into the temporary repository that
+        # is removed next (a Ctrl-C has killed its command, and it starts no other).
+        with proc.uninterrupted():
+            self._thread.join()
 
     def results(self) -> Iterator[Applied]:
         yield from list(self._done)

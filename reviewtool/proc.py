@@ -129,6 +129,8 @@ def _spawn(
     """Start cmd in a process group of its own, known to kill_all() until it is discarded.
     The alarm and Ctrl-C wait until it is known: one that interrupted Popen() after the fork
     would leave a command running that nothing kills or waits for."""
+    if _Stop.requested and threading.current_thread() is not threading.main_thread():
+        raise KeyboardInterrupt  # handed to the main thread like any error of this thread
     with uninterrupted():
         try:
             process = subprocess.Popen(
@@ -250,13 +252,37 @@ class _Hold:
 _hold = _Hold()
 
 
-def deferrable(handler: Callable[[int, Any], None]) -> Callable[[int, Any], None]:
+class _Stop:
+    """Set by a Ctrl-C: the commands running are killed and other threads start none."""
+
+    requested = False
+
+
+def stop_commands() -> None:
+    """Kill every command still running, and refuse new ones outside the main thread (whose
+    cleanup may still need one): a thread still working on the temporary repository would
+    race its removal."""
+    _Stop.requested = True
+    kill_all()
+
+
+def allow_commands() -> None:
+    """A new run starts: commands may run again."""
+    _Stop.requested = False
+
+
+def deferrable(
+    handler: Callable[[int, Any], None], now: Callable[[], None] | None = None
+) -> Callable[[int, Any], None]:
     """A signal handler (Ctrl-C, --timeout's alarm) that waits while uninterrupted() holds
     signals off. Python runs handlers in the main thread only, between two lines, whichever
     thread the system delivered the signal to: holding them here is what makes the hold hold
-    (blocking the signal in the main thread alone does not, while other threads run)."""
+    (blocking the signal in the main thread alone does not, while other threads run). `now`
+    runs at once, held or not."""
 
     def handle(signum: int, frame: Any) -> None:
+        if now is not None:
+            now()  # what cannot wait (stopping commands), even while held
         if _hold.depth:
             _hold.pending.append((handler, signum))
             return
@@ -304,7 +330,11 @@ def remove_scratch(path: Path) -> None:
     import shutil
 
     with uninterrupted():
-        shutil.rmtree(path, ignore_errors=True)
+        for _ in range(3):  # a command killed a moment ago may still have been writing in it
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                break
+            time.sleep(0.05)
         _scratch.discard(path)
 
 

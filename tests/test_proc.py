@@ -94,3 +94,16 @@ def test_sweep_removes_what_an_interrupted_cleanup_left(tmp_path: Path) -> None:
     assert not left.exists() and not never_made.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("reviewtool-")]
     proc.sweep()  # nothing left to do
+
+
+def test_after_a_ctrl_c_other_threads_start_no_command() -> None:
+    """A thread still applying into the temporary repository would race its removal."""
+    proc.stop_commands()
+    try:
+        with ThreadPoolExecutor(1) as pool, pytest.raises(KeyboardInterrupt):
+            pool.submit(proc.run, ["true"]).result()
+        assert proc.run(["true"]).returncode == 0  # the main thread's cleanup still may
+    finally:
+        proc.allow_commands()
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(proc.run, ["true"]).result().returncode == 0

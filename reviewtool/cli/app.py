@@ -124,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
                 return
             previous_hook(unraisable)
 
-        previous = signal.signal(signal.SIGINT, proc.deferrable(on_interrupt))
+        def stop_now() -> None:
+            interrupted.set()
+            proc.stop_commands()
+
+        proc.allow_commands()
+        previous = signal.signal(signal.SIGINT, proc.deferrable(on_interrupt, now=stop_now))
         sys.unraisablehook = on_unraisable
     try:
         command = typer.main.get_command(app)
@@ -158,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         # what an interrupted cleanup left behind (a second Ctrl-C waits for this)
         with proc.uninterrupted():
             proc.sweep()
+        proc.allow_commands()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
             sys.unraisablehook = previous_hook
