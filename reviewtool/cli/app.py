@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         return _interrupted()
     except ReviewtoolError as error:
+        if interrupted.is_set():  # a command the Ctrl-C killed failed before it was raised
+            return _interrupted()
         _error(error.message)
         if error.details() and log.isEnabledFor(logging.INFO):
             sys.stderr.write(error.details() + "\n")
@@ -152,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as error:  # the one place that turns a bug into exit code 4
+        if interrupted.is_set():
+            # code the Ctrl-C interrupted wrapped it in its own error (Python wraps one in
+            # a class's __set_name__ into a RuntimeError): it is the interruption
+            return _interrupted()
         if os.environ.get("REVIEWTOOL_DEBUG"):
             raise
         _error(

@@ -331,6 +331,31 @@ def test_ctrl_c_in_a_destructor_is_not_lost(
     assert sys.unraisablehook == ignored.append  # main() puts the hook back
 
 
+def test_a_ctrl_c_wrapped_in_another_error_is_an_interrupt(
+    clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by benchmarks/fuzz.py: a Ctrl-C while a module defined a dataclass came back as
+    "RuntimeError: Error calling __set_name__" (exit 4)."""
+    import os
+    import signal
+
+    import reviewtool.review
+
+    class Field:
+        def __set_name__(self, owner: type, name: str) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10_000):  # the handler runs here
+                pass
+
+    def interrupted(*_: object) -> None:
+        type("Flow", (), {"values": Field()})
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(reviewtool.review, "run", interrupted)
+    result = run_cli(capsys, "audit", str(clean))
+    assert (result.code, result.err, result.out) == (130, "reviewtool: interrupted\n", "")
+
+
 def test_an_expiry_in_a_destructor_is_one_line(
     clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
