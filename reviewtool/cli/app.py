@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from typing import Annotated
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         proc.allow_commands()
         previous = signal.signal(signal.SIGINT, proc.deferrable(on_interrupt, now=stop_now))
         sys.unraisablehook = on_unraisable
+        with proc.uninterrupted():
+            # tempfile finds its directory by writing and removing a probe file: a Ctrl-C
+            # between the two would leave the probe behind
+            tempfile.gettempdir()
     try:
         command = typer.main.get_command(app)
         result = command.main(

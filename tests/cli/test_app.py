@@ -356,6 +356,34 @@ def test_a_ctrl_c_wrapped_in_another_error_is_an_interrupt(
     assert (result.code, result.err, result.out) == (130, "reviewtool: interrupted\n", "")
 
 
+def test_a_ctrl_c_while_tempfile_probes_leaves_no_probe(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by benchmarks/fuzz.py: tempfile finds its directory by writing and removing a
+    probe file, and a Ctrl-C in between left the probe in the temporary directory."""
+    import os
+    import signal
+    import tempfile
+
+    probes = tmp_path / "tmp"
+    probes.mkdir()
+    monkeypatch.setenv("TMPDIR", str(probes))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    write = os.write
+
+    def write_then_ctrl_c(fd: int, data: bytes) -> int:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10_000):  # the handler runs here, between the probe's write and unlink
+            pass
+        return write(fd, data)
+
+    monkeypatch.setattr(os, "write", write_then_ctrl_c)
+    result = run_cli(capsys, "--version")
+    monkeypatch.setattr(os, "write", write)
+    assert (result.code, result.err) == (130, "reviewtool: interrupted\n")
+    assert list(probes.iterdir()) == []
+
+
 def test_an_expiry_in_a_destructor_is_one_line(
     clean: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
