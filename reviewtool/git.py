@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,8 +166,7 @@ class Workspace:
         objects = Path(user.common_dir) / "objects"
         # The name is chosen, and remembered for the cleanup, before the directory exists: a
         # --timeout or Ctrl-C that lands in between leaves nothing behind.
-        parent = Path(self.work_dir) if self.work_dir is not None else Path(tempfile.gettempdir())
-        self._temp = proc.scratch(parent / f"reviewtool-{secrets.token_hex(8)}")
+        self._temp = proc.scratch("reviewtool-", self.work_dir)
         try:
             self._temp.mkdir(mode=0o700)
             # Made by git with our own environment: GitPython's init would follow a GIT_DIR

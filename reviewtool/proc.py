@@ -319,8 +319,14 @@ class uninterrupted:  # lower case, like contextlib.suppress: used as `with unin
 _scratch: set[Path] = set()
 
 
-def scratch(path: Path) -> Path:
-    """Register path (not yet created, or just created) for removal by sweep()."""
+def scratch(prefix: str, parent: Path | None = None) -> Path:
+    """A new temporary directory's name in parent (None: the temp dir), registered for
+    removal by sweep() before it exists: an interruption between naming and creating it, or
+    during its cleanup, leaves nothing behind. The caller creates it."""
+    import secrets
+    import tempfile
+
+    path = (parent or Path(tempfile.gettempdir())) / f"{prefix}{secrets.token_hex(8)}"
     _scratch.add(path)
     return path
 

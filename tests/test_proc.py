@@ -87,9 +87,9 @@ def test_a_held_ctrl_c_from_another_thread_waits_for_the_block() -> None:
 
 
 def test_sweep_removes_what_an_interrupted_cleanup_left(tmp_path: Path) -> None:
-    left = proc.scratch(tmp_path / "reviewtool-left")
+    left = proc.scratch("reviewtool-", tmp_path)
     (left / "repo.git").mkdir(parents=True)
-    never_made = proc.scratch(tmp_path / "reviewtool-never-made")
+    never_made = proc.scratch("reviewtool-", tmp_path)
     proc.sweep()
     assert not left.exists() and not never_made.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("reviewtool-")]

@@ -19,13 +19,12 @@ after = ["ERR_PTR(-EAGAIN)", "ERR_PTR(-ENOENT)", "ERR_PTR(-ENOMEM)", "unknown"]
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 from reviewtool.analysis.callers import Contract
 from reviewtool.analysis.contracts import ANY_ERRNO, ReturnKind, ReturnType, describe
-from reviewtool.analysis.rules import load_toml
+from reviewtool.analysis.rules import load_toml, toml_string
 from reviewtool.errors import InputError
 
 _ERRPTR = re.compile(r"ERR_PTR\((-E[A-Z0-9]+|-E\*)\)")
@@ -82,31 +81,8 @@ def parse_type(text: str) -> ReturnType:
     return ReturnType("int", text)
 
 
-def _quoted(text: str) -> str:
-    """A TOML basic string: quote, backslash, control and format characters escaped.
-
-    A lone surrogate (from an undecodable byte) is no Unicode scalar value, so TOML cannot
-    carry it even escaped: it becomes U+FFFD.
-    """
-    return '"' + "".join(_ESCAPES.get(c) or _escaped(c) for c in text) + '"'
-
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-def _escaped(char: str) -> str:
-    code = ord(char)
-    if 0xD800 <= code <= 0xDFFF:
-        return "\ufffd"
-    if code < 0x20 or code == 0x7F or unicodedata.category(char) in ("Cf", "Zl", "Zp"):
-        # Control characters must be escaped; bidi and other format characters are, so the
-        # file reads as it parses.
-        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
-    return char
-
-
 def _kinds(kinds: frozenset[ReturnKind]) -> str:
-    return "[" + ", ".join(_quoted(kind_text(k)) for k in sorted(kinds)) + "]"
+    return "[" + ", ".join(toml_string(kind_text(k)) for k in sorted(kinds)) + "]"
 
 
 def to_toml(contracts: list[Contract], change: str = "") -> str:
@@ -118,18 +94,18 @@ def to_toml(contracts: list[Contract], change: str = "") -> str:
         "# Kinds: NULL, pointer (a valid pointer), ERR_PTR(-E...), ERR_PTR(-E*) (any errno),",
         "# integer constants and errnos (0, 1, -ENOMEM, -E*), true, false, enum constants,",
         "# unknown (the body returns something the summary cannot read).",
-        f"id = {_quoted('returns-' + first.function)}",
-        f"title = {_quoted(change or describe(first.after))}",
+        f"id = {toml_string('returns-' + first.function)}",
+        f"title = {toml_string(change or describe(first.after))}",
     ]
     for contract in contracts:
         lines += [
             "",
             "[[returns]]",
-            f"function = {_quoted(contract.function)}",
-            f"path = {_quoted(contract.path)}",
+            f"function = {toml_string(contract.function)}",
+            f"path = {toml_string(contract.path)}",
             f"patch = {contract.patch}",
-            f"type_before = {_quoted(contract.type_before.text)}",
-            f"type = {_quoted(contract.type_after.text)}",
+            f"type_before = {toml_string(contract.type_before.text)}",
+            f"type = {toml_string(contract.type_after.text)}",
             f"before = {_kinds(contract.before)}",
             f"after = {_kinds(contract.after)}",
         ]

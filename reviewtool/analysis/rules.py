@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -386,7 +386,30 @@ def _fields(item: Any, kind: str, where: str) -> None:
 
 def _key(key: str) -> str:
     """A key as TOML would spell it: bare when it can be, else quoted with escapes (one line)."""
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_string(key)
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: quote, backslash, control and format characters escaped.
+
+    A lone surrogate (from an undecodable byte) is no Unicode scalar value, so TOML cannot
+    carry it even escaped: it becomes U+FFFD.
+    """
+    return '"' + "".join(_ESCAPES.get(c) or _escaped(c) for c in text) + '"'
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if code < 0x20 or code == 0x7F or unicodedata.category(char) in ("Cf", "Zl", "Zp"):
+        # Control characters must be escaped; bidi and other format characters are, so the
+        # file reads as it parses.
+        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+    return char
 
 
 def _shown(value: Any) -> str:

@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 
+from reviewtool.errors import ExitCode
+
 
 def main(argv: list[str] | None = None) -> int:
     """The entry point: reviewtool.cli.app.main(), loaded here so that Ctrl-C while the
@@ -21,14 +23,14 @@ def main(argv: list[str] | None = None) -> int:
         code = run(argv)
     except KeyboardInterrupt:
         sys.stderr.write("reviewtool: interrupted\n")
-        code = 130
+        code = ExitCode.INTERRUPTED
     if argv is None and threading.current_thread() is threading.main_thread():
         # The program's own run (not a call from Python code) is over, its temporary files
         # gone and its report written: a Ctrl-C while the interpreter shuts down ends the
         # process the Unix way, by SIGINT (shells say 130), not with a traceback from
         # whatever teardown code it lands in.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        if code in (124, 130):  # ExitCode.TIMEOUT, ExitCode.INTERRUPTED
+        if code in (ExitCode.TIMEOUT, ExitCode.INTERRUPTED):
             # Objects the interruption cut short are freed as Python shuts down, and their
             # destructors may fail on what they never got (GitPython's config parser does):
             # that is an echo of the interruption already told, not news.

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.unraisablehook = on_unraisable
         with proc.uninterrupted():
             # tempfile finds its directory by writing and removing a probe file: a Ctrl-C
-            # between the two would leave the probe behind
+            # or the --timeout alarm between the two would leave the probe behind
             tempfile.gettempdir()
     try:
         command = typer.main.get_command(app)

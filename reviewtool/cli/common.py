@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -87,8 +86,7 @@ def build_options(
     if no_cache:  # removed by _scratch() when the run ends (or by proc.sweep())
         from reviewtool import proc
 
-        parent = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
-        cache = proc.scratch(parent / f"reviewtool-build-{secrets.token_hex(8)}")
+        cache = proc.scratch("reviewtool-build-", work_dir)
         cache.mkdir(mode=0o700)
     return BuildOptions(
         tree=tree,
@@ -128,9 +126,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
     alarm = threading.current_thread() is threading.main_thread()
-    # tempfile finds its directory by writing and removing a probe file, once: done here,
-    # before the alarm is armed, an expiry cannot land between the two and leave it behind
-    tempfile.gettempdir()
+    # (tempfile's directory probe already ran, held, as main() started: see app.main)
     started = time.monotonic()
 
     fired: list[bool] = []

@@ -12,7 +12,6 @@ import binascii
 import codecs
 import email
 import email.errors
-import email.header
 import email.message
 import email.parser
 import email.policy
@@ -285,8 +284,6 @@ def decode_words(value: str) -> str:
 
 # =?charset[*language]?B|Q?text?= (RFC 2047, with RFC 2231's language suffix)
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
-
-
 _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 
 
@@ -299,9 +296,7 @@ def _decode_word(word: re.Match[str]) -> str:
         except binascii.Error:
             return word.group()
     else:
-        data = re.sub(
-            rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), data.replace(b"_", b" ")
-        )
+        data = _QP_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), data.replace(b"_", b" "))
     return decode_charset(data, charset)
 
 
