@@ -287,11 +287,11 @@ def mutate_rule(rng: random.Random, rule: bytes) -> tuple[bytes, str]:
             text = re.sub(rf"(?m)^{key} = .*$", lambda _: line, text, count=1)
         return text.encode(), key
     if choice == 3:
-        edited = re.subn(
-            r"(?m)^(\s*(\w+)\s*=\s*)\d+", lambda m: m.group(1) + rng.choice(values), text, count=1
-        )
-        match = re.search(r"(?m)^\s*(\w+)\s*=\s*\d+", text)
-        return edited[0].encode(), match.group(1) if match else ""
+        match = re.search(r"(?m)^(\s*(\w+)\s*=\s*)\d+", text)
+        if match is None:
+            return text.encode(), ""
+        edited = text[: match.start()] + match.group(1) + rng.choice(values) + text[match.end() :]
+        return edited.encode(), match.group(2)
     if choice == 4:
         return ('watch = "name"\n' + re.sub(r"(?m)^watch = .*$", "", text)).encode(), "watch"
     if choice == 5:
